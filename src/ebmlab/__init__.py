@@ -1,0 +1,36 @@
+"""ebmlab: energy-based models on one core.
+
+Every model is an energy E(x, y, z); latent inference finds ž = argmin_z E; the free energy
+F_β(y) = −(1/β) log((1/|Z|) Σ_z exp(−βE(y, z))) marginalises z; training minimises a loss
+functional of F.
+"""
+
+from .energy import Energy, FiniteLatent, GridLatent, LatentSpace, OneHotLatent, RealLatent
+from .free_energy import free_energy, softmin
+from .inference import (
+    ArgminResult,
+    ExhaustiveSearch,
+    GradientDescent,
+    InferenceResult,
+    exhaustive_argmin,
+)
+from .runs import RunDirectory
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "ArgminResult",
+    "Energy",
+    "ExhaustiveSearch",
+    "FiniteLatent",
+    "GradientDescent",
+    "GridLatent",
+    "InferenceResult",
+    "LatentSpace",
+    "OneHotLatent",
+    "RealLatent",
+    "RunDirectory",
+    "exhaustive_argmin",
+    "free_energy",
+    "softmin",
+]

@@ -1,0 +1,160 @@
+"""The energy contract and latent spaces.
+
+Every ebmlab model is an energy :math:`E(x, y, z)`: a scalar per batch element measuring the
+incompatibility of an observation ``y``, an optional input ``x`` and a latent ``z``. Latents are
+always batched as ``(B, d)``; a finite latent space lists its values as a ``(K, d)`` tensor.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+
+import torch
+from torch import Tensor, nn
+
+from .free_energy import free_energy
+
+__all__ = ["Energy", "FiniteLatent", "GridLatent", "LatentSpace", "OneHotLatent", "RealLatent"]
+
+
+class LatentSpace(ABC):
+    """Where ``z`` lives. ``dim`` is the length ``d`` of one latent vector."""
+
+    dim: int
+
+    @property
+    def is_finite(self) -> bool:
+        return isinstance(self, FiniteLatent)
+
+
+class FiniteLatent(LatentSpace):
+    """A finite set of latent values, enumerable by exhaustive search.
+
+    Shape:
+        :meth:`values` → ``(K, d)``.
+    """
+
+    @abstractmethod
+    def values(self, device: torch.device | None = None, dtype: torch.dtype = torch.float32) -> Tensor:
+        """All latent values, shape ``(K, d)``."""
+
+    @property
+    @abstractmethod
+    def size(self) -> int:
+        """The number ``K = |Z|`` of latent values."""
+
+
+class GridLatent(FiniteLatent):
+    """A 1-D grid ``[start : step : stop)``, e.g. the lecture's ``z = [0 : π/24 : 2π)`` (48 values).
+
+    Example:
+        >>> import math
+        >>> grid = GridLatent(0.0, 2 * math.pi, math.pi / 24)
+        >>> grid.size, tuple(grid.values().shape)
+        (48, (48, 1))
+    """
+
+    def __init__(self, start: float, stop: float, step: float) -> None:
+        if not step > 0:
+            raise ValueError(f"step must be > 0, got step={step}")
+        if not stop > start:
+            raise ValueError(f"stop must be > start, got start={start}, stop={stop}")
+        self.start, self.stop, self.step = float(start), float(stop), float(step)
+        # tolerate rounding: [0 : π/24 : 2π) has exactly 48 points
+        self._size = max(1, math.ceil((self.stop - self.start) / self.step - 1e-9))
+        self.dim = 1
+
+    @property
+    def size(self) -> int:
+        return self._size
+
+    def values(self, device: torch.device | None = None, dtype: torch.dtype = torch.float32) -> Tensor:
+        index = torch.arange(self._size, device=device, dtype=torch.float64)
+        return (self.start + self.step * index).to(dtype).unsqueeze(1)  # (K, 1)
+
+    def __repr__(self) -> str:
+        return f"GridLatent(start={self.start}, stop={self.stop}, step={self.step})"
+
+
+class OneHotLatent(FiniteLatent):
+    """One-hot codes :math:`z \\in \\mathbb{I}_K` (K-means' latent).
+
+    Example:
+        >>> OneHotLatent(3).values()
+        tensor([[1., 0., 0.],
+                [0., 1., 0.],
+                [0., 0., 1.]])
+    """
+
+    def __init__(self, num_values: int) -> None:
+        if num_values < 1:
+            raise ValueError(f"num_values must be >= 1, got {num_values}")
+        self.dim = int(num_values)
+
+    @property
+    def size(self) -> int:
+        return self.dim
+
+    def values(self, device: torch.device | None = None, dtype: torch.dtype = torch.float32) -> Tensor:
+        return torch.eye(self.dim, device=device, dtype=dtype)  # (K, K)
+
+    def __repr__(self) -> str:
+        return f"OneHotLatent({self.dim})"
+
+
+class RealLatent(LatentSpace):
+    """Continuous latents :math:`z \\in \\mathbb{R}^d`, searched by gradient methods."""
+
+    def __init__(self, dim: int) -> None:
+        if dim < 1:
+            raise ValueError(f"dim must be >= 1, got {dim}")
+        self.dim = int(dim)
+
+    def __repr__(self) -> str:
+        return f"RealLatent({self.dim})"
+
+
+class Energy(nn.Module, ABC):
+    """Contract: ``energy(y, z, x=None)`` returns one scalar per batch element.
+
+    Subclasses implement :meth:`forward` for paired ``(y_b, z_b)``; they may override
+    :meth:`pairwise` (every ``y_b`` against every latent value) when a faster form exists.
+
+    Shape:
+        y ``(B, D)``, z ``(B, d)``, x ``(B, D_x)`` or None → ``(B,)``.
+    """
+
+    latent: LatentSpace
+
+    @abstractmethod
+    def forward(self, y: Tensor, z: Tensor, x: Tensor | None = None) -> Tensor:
+        """E(y, z[, x]) of shape ``(B,)``."""
+
+    def pairwise(self, y: Tensor, z_values: Tensor, x: Tensor | None = None) -> Tensor:
+        """Energies of every observation against every latent value.
+
+        Shape:
+            y ``(B, D)``, z_values ``(K, d)``, x ``(B, D_x)`` or None → ``(B, K)``.
+        """
+        batch, count = y.shape[0], z_values.shape[0]
+        y_rep = y.unsqueeze(1).expand(batch, count, y.shape[1]).reshape(batch * count, -1)  # (B*K, D)
+        z_rep = z_values.unsqueeze(0).expand(batch, count, z_values.shape[1]).reshape(batch * count, -1)
+        x_rep = None
+        if x is not None:
+            x_rep = x.unsqueeze(1).expand(batch, count, x.shape[1]).reshape(batch * count, -1)
+        return self.forward(y_rep, z_rep, x_rep).reshape(batch, count)  # (B, K)
+
+    def free_energy(self, y: Tensor, beta: float = math.inf, x: Tensor | None = None) -> Tensor:
+        """:math:`F_\\beta(y)` over a finite latent space (see :func:`ebmlab.free_energy`).
+
+        Shape:
+            y ``(B, D)`` → ``(B,)``.
+        """
+        if not isinstance(self.latent, FiniteLatent):
+            raise TypeError(
+                f"free_energy over z needs a finite latent space, this energy has {self.latent!r}; "
+                "use a latent inference method for F_inf instead"
+            )
+        z_values = self.latent.values(device=y.device, dtype=y.dtype)  # (K, d)
+        return free_energy(self.pairwise(y, z_values, x), beta=beta, dim=-1)

@@ -1,0 +1,1 @@
+"""The lecture's models, each an :class:`ebmlab.Energy` with its training procedure."""
