@@ -80,7 +80,7 @@ class RunDirectory:
         >>> run = RunDirectory(tempfile.mkdtemp())
         >>> run.write_config({"epochs": 3})
         >>> run.log_metrics({"epoch": 1, "loss": 0.5})
-        >>> run.save_checkpoint({"w": torch.ones(2)}, step=1, config={"epochs": 3})
+        >>> path = run.save_checkpoint({"w": torch.ones(2)}, step=1, config={"epochs": 3})
         >>> run.load_checkpoint().step, run.read_metrics()
         (1, [{'epoch': 1, 'loss': 0.5}])
     """
