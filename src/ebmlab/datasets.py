@@ -22,7 +22,16 @@ import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["EllipseData", "data_home", "ellipse_radius", "load_idx", "load_mnist", "make_ellipse"]
+__all__ = [
+    "ArrayDataset",
+    "EllipseData",
+    "data_home",
+    "ellipse_radius",
+    "load_data",
+    "load_idx",
+    "load_mnist",
+    "make_ellipse",
+]
 
 ALPHA, BETA = 1.5, 2.0
 NOISE = 1.0 / 20.0
@@ -191,3 +200,86 @@ def load_mnist(
             _fetch(name, filename, found)
         arrays.append(load_idx(found))
     return arrays[0], arrays[1]
+
+
+# ------------------------------------------------------------------------------- generic arrays
+
+
+@dataclass(frozen=True)
+class ArrayDataset:
+    """A data matrix for the estimators and the CLI.
+
+    Attributes:
+        data: float32 ``(N, D)``; images are flattened and scaled to [0, 1].
+        labels: int64 ``(N,)`` or None.
+        image_shape: ``(H, W)`` when the rows are images, else None.
+        name: what was loaded.
+    """
+
+    data: np.ndarray
+    labels: np.ndarray | None
+    image_shape: tuple[int, int] | None
+    name: str
+
+
+def load_data(
+    spec: str,
+    *,
+    n_samples: int | None = None,
+    seed: int = 0,
+    root: str | os.PathLike[str] | None = None,
+    download: bool = False,
+    split: str = "train",
+) -> ArrayDataset:
+    """Load a data matrix by name: ``blobs``, ``digits``, ``mnist``, ``fashion-mnist``, or a path.
+
+    * ``blobs``: scikit-learn's Gaussian blobs in 2-D (8 centres; ``n_samples`` default 2,000);
+    * ``digits``: scikit-learn's bundled 8 × 8 digits (1,797), scaled to [0, 1];
+    * ``mnist`` / ``fashion-mnist``: 28 × 28 images scaled to [0, 1] (see :func:`load_mnist`);
+    * ``PATH.npy`` (a 2-D array) or ``PATH.csv`` (comma-separated numbers, no header).
+
+    ``n_samples`` keeps a random subset of that size (drawn with ``seed``).
+
+    Example:
+        >>> ds = load_data("digits", n_samples=100)
+        >>> ds.data.shape, ds.image_shape
+        ((100, 64), (8, 8))
+    """
+    labels: np.ndarray | None = None
+    image_shape: tuple[int, int] | None = None
+    if spec == "blobs":
+        from sklearn.datasets import make_blobs
+
+        data, labels = make_blobs(n_samples=n_samples or 2000, centers=8, n_features=2, random_state=seed)
+        n_samples = None
+    elif spec == "digits":
+        from sklearn.datasets import load_digits
+
+        bunch = load_digits()
+        data, labels, image_shape = bunch.data / 16.0, bunch.target, (8, 8)
+    elif spec in ("mnist", "fashion-mnist"):
+        images, labels = load_mnist(split, name=spec, root=root, download=download)
+        data, image_shape = images.reshape(len(images), -1) / 255.0, (28, 28)
+    elif spec.endswith(".npy") or spec.endswith(".csv"):
+        path = Path(spec)
+        if not path.exists():
+            raise FileNotFoundError(f"data file {spec!r} does not exist")
+        data = np.load(path) if spec.endswith(".npy") else np.loadtxt(path, delimiter=",", ndmin=2)
+        if data.ndim != 2:
+            raise ValueError(
+                f"data file {spec!r} must hold a 2-D array (n_samples, n_features), got shape {data.shape}"
+            )
+    else:
+        raise ValueError(
+            f"data must be one of 'blobs', 'digits', 'mnist', 'fashion-mnist', or a .npy/.csv path, got {spec!r}"
+        )
+    data = np.ascontiguousarray(data, dtype=np.float32)
+    if not np.isfinite(data).all():
+        raise ValueError(f"data {spec!r} contains NaN or infinite values")
+    if n_samples is not None and n_samples < len(data):
+        keep = np.sort(np.random.default_rng(seed).choice(len(data), n_samples, replace=False))
+        data = data[keep]
+        labels = None if labels is None else labels[keep]
+    if labels is not None:
+        labels = np.asarray(labels, dtype=np.int64)
+    return ArrayDataset(data, labels, image_shape, spec)
