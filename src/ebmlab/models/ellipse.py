@@ -264,14 +264,11 @@ def train_ellipse(
     for restart in range(first_restart, config.n_init):
         model = _new_model(config, restart).to(device)
         optimizer = torch.optim.Adam(model.parameters(), lr=config.lr)
-        schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, config.epochs * steps_per_epoch)
         start, losses = 0, []
         if restart == first_restart and resumed_state is not None:
             model.load_state_dict(resumed_state)
             if run is not None:
                 run.load_checkpoint(optimizer)
-            for _ in range(first_epoch * steps_per_epoch):  # bring the cosine schedule to where it was
-                schedule.step()
             start, losses = first_epoch, resumed_losses
         generator = torch.Generator().manual_seed(config.seed + 1 + 1000 * restart)
         for _ in range(start):  # replay the shuffles so a resumed run sees the same batches
@@ -280,13 +277,15 @@ def train_ellipse(
             next(bar_iter, None)
             order = torch.randperm(len(y), generator=generator).to(device)
             epoch_sum = 0.0
+            step = epoch * steps_per_epoch
             for begin in range(0, len(y), config.batch_size):
                 batch = order[begin : begin + config.batch_size]
                 loss = _full_loss(model, y[batch], None if x is None else x[batch], config.beta)  # energy loss
                 optimizer.zero_grad(set_to_none=True)
                 loss.backward()
+                _cosine_lr(optimizer, config.lr, step, config.epochs * steps_per_epoch)
                 optimizer.step()
-                schedule.step()
+                step += 1
                 epoch_sum += loss.item() * len(batch)
             losses.append(epoch_sum / len(y))
             if not math.isfinite(losses[-1]):
@@ -321,6 +320,12 @@ def train_ellipse(
     assert best_state is not None  # n_init >= 1 restarts ran, or a checkpoint held one
     model.load_state_dict(best_state)
     return EllipseFit(model, data.y, data.x, best_losses, best_loss)
+
+
+def _cosine_lr(optimizer: torch.optim.Optimizer, base: float, step: int, total: int) -> None:
+    """Closed-form cosine decay from ``base`` to 0, so a resumed run continues the same schedule."""
+    for group in optimizer.param_groups:
+        group["lr"] = base * 0.5 * (1.0 + math.cos(math.pi * step / total))
 
 
 def _refine(model: Energy, y: Tensor, x: Tensor | None, config: EllipseConfig) -> None:

@@ -15,7 +15,7 @@ from . import energy_grid, pyplot, save_figure, training_curve
 __all__ = ["plot_all", "plot_energy_vs_z", "plot_free_energy_surfaces", "plot_manifold"]
 
 BETAS = (0.1, 1.0, 10.0, math.inf)
-X_SHOWN = (0.0, 0.25, 0.5, 0.75, 1.0)
+X_SHOWN = (0.0, 0.2, 0.4, 0.6, 0.8, 1.0)  # on the data grid k/50
 
 
 def _limits(y: np.ndarray) -> tuple[tuple[float, float], tuple[float, float]]:
@@ -42,7 +42,7 @@ def plot_manifold(fit: EllipseFit, path: Path) -> Path:
             ax.scatter(y[near, 0], y[near, 1], s=6, color=colour, alpha=0.5)
             curve = _curve(fit, value)
             ax.plot(curve[:, 0], curve[:, 1], color=colour, lw=1.5, label=f"x = {value:g}")
-        ax.legend(loc="upper right", fontsize=8)
+        ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8)
         ax.set_title("conditional manifold Dec(z; x) = f(x) ⊙ (cos z, sin z)")
     else:
         ax.scatter(y[:, 0], y[:, 1], s=6, color="tab:blue", alpha=0.5, label="data y")
@@ -50,9 +50,11 @@ def plot_manifold(fit: EllipseFit, path: Path) -> Path:
         ax.plot(curve[:, 0], curve[:, 1], color="tab:red", lw=2, label="trained manifold")
         grid = fit.model.decode(GridLatent(0, 2 * math.pi, math.pi / 24).values()).detach().numpy()
         ax.scatter(grid[:, 0], grid[:, 1], s=14, color="tab:red", zorder=3, label="Dec(z), z on the grid")
+        start = np.stack([np.cos(np.linspace(0, 2 * np.pi, 200)), np.sin(np.linspace(0, 2 * np.pi, 200))], 1)
+        ax.plot(start[:, 0], start[:, 1], "k--", lw=1, label="initial manifold, w = (1, 1)")
         w1, w2 = fit.model.w.tolist()
         ax.set_title(f"trained manifold: w = ({w1:.3f}, {w2:.3f})")
-        ax.legend(loc="upper right", fontsize=8)
+        ax.legend(loc="center", fontsize=8)
     ax.set_aspect("equal")
     ax.set_xlabel("$y_1$")
     ax.set_ylabel("$y_2$")
@@ -75,8 +77,8 @@ def plot_free_energy_surfaces(fit: EllipseFit, path: Path, betas: tuple[float, .
 
         gx, gy, values = energy_grid(surface, xlim, ylim, resolution=150)
         mesh = ax.contourf(gx, gy, values, levels=30, cmap="viridis")
-        ax.contour(gx, gy, values, levels=[np.quantile(values, 0.05)], colors="white", linewidths=0.8)
-        ax.scatter(y[:, 0], y[:, 1], s=2, color="white", alpha=0.5)
+        ax.contour(gx, gy, values, levels=8, colors="white", linewidths=0.4, alpha=0.6)
+        ax.scatter(y[:, 0], y[:, 1], s=1, color="tab:red", alpha=0.35, label="data")
         ax.set_aspect("equal")
         ax.set_title(f"$F_\\beta(y)$, β = {'∞' if math.isinf(beta) else f'{beta:g}'}")
         fig.colorbar(mesh, ax=ax, shrink=0.75)
