@@ -70,3 +70,10 @@ def test_train_ellipse_writes_a_run(tmp_path, capsys):
 def test_python_dash_m_works():
     done = subprocess.run([sys.executable, "-m", "ebmlab", "--version"], capture_output=True, text=True, check=True)
     assert done.stdout.startswith("ebmlab ")
+
+
+def test_divergence_is_one_line_exit_1(tmp_path, capsys):
+    code = main(["train", "ellipse", "--lr", "1e30", "--epochs", "3", "--out", str(tmp_path), "--no-progress"])
+    err = capsys.readouterr().err.strip()
+    assert code == 1
+    assert "diverged at epoch 1 with lr=1e+30" in err and len(err.splitlines()) == 1

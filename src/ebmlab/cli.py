@@ -68,6 +68,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except (ValueError, TypeError, FileNotFoundError) as exc:
         sys.stderr.write(f"ebmlab: error: {exc}\n")
         return EXIT_USAGE
+    except FloatingPointError as exc:  # a diverged training: the message names the step and the step size
+        sys.stderr.write(f"ebmlab: training diverged: {exc}\n")
+        return 1
     except KeyboardInterrupt:
         sys.stderr.write("ebmlab: interrupted; run again with --resume to continue from the last checkpoint\n")
         return 130

@@ -113,8 +113,11 @@ class RunDirectory:
         return rows
 
     def truncate_metrics(self, step_key: str, last_step: int) -> None:
-        """Drop metrics logged after ``last_step`` (used when resuming from a checkpoint)."""
-        rows = [row for row in self.read_metrics() if row.get(step_key, 0) <= last_step]
+        """Keep only the metrics rows whose ``step_key`` is at most ``last_step`` (used when resuming).
+
+        Rows without ``step_key`` cannot be placed before the checkpoint and are dropped too.
+        """
+        rows = [row for row in self.read_metrics() if step_key in row and row[step_key] <= last_step]
         text = "".join(json.dumps(row) + "\n" for row in rows)
         _atomic_write(self.file("metrics.jsonl"), lambda tmp: Path(tmp).write_text(text))
 
