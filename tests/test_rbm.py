@@ -268,3 +268,9 @@ def test_bad_input_errors():
         RBM(learning_rate=0.0).fit(np.zeros((2, 2)))
     with pytest.raises(ValueError, match="biases must have shapes"):
         RBMParameters(torch.zeros(2, 3), torch.zeros(2), torch.zeros(2))
+
+
+def test_divergent_gibbs_chain_names_the_step():
+    params = RBMParameters(torch.full((4, 3), 1e38), torch.zeros(3), torch.full((4,), 50.0), GaussianVisible())
+    with pytest.raises(FloatingPointError, match="step 1 of 5"):
+        gibbs_chain(params, torch.zeros(2, 3), 5, generator=torch.Generator().manual_seed(0))
