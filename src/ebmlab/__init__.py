@@ -14,20 +14,25 @@ from .inference import (
     InferenceResult,
     exhaustive_argmin,
 )
+from .models.rbm import RBM, BernoulliVisible, GaussianVisible, RBMParameters
 from .runs import RunDirectory
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ArgminResult",
+    "BernoulliVisible",
     "Energy",
     "ExhaustiveSearch",
     "FiniteLatent",
+    "GaussianVisible",
     "GradientDescent",
     "GridLatent",
     "InferenceResult",
     "LatentSpace",
     "OneHotLatent",
+    "RBM",
+    "RBMParameters",
     "RealLatent",
     "RunDirectory",
     "exhaustive_argmin",

@@ -1,0 +1,1177 @@
+"""Restricted Boltzmann machines: an EBM with a binary latent layer, trained by contrastive divergence.
+
+Bernoulli–Bernoulli (v ∈ {0, 1}^D, h ∈ {0, 1}^K), with W of shape ``(K, D)`` (scikit-learn's
+``components_``), visible bias b ``(D,)`` and hidden bias c ``(K,)``:
+
+.. math:: E(v, h) = -v^\\top W^\\top h - b^\\top v - c^\\top h
+
+Gaussian–Bernoulli (v ∈ ℝ^D, standard deviation σ, unit by default):
+
+.. math:: E(v, h) = \\frac{\\lVert v - b\\rVert^2}{2\\sigma^2} - \\frac{v^\\top W^\\top h}{\\sigma} - c^\\top h
+
+The hidden layer is the latent z of the lecture's E(y, z); summing it out gives the free energy
+
+.. math:: F(v) = -\\log \\sum_h e^{-E(v, h)} = -b^\\top v - \\sum_j \\mathrm{softplus}(c_j + (W v)_j)
+
+(Gaussian: :math:`\\lVert v - b\\rVert^2 / 2\\sigma^2 - \\sum_j \\mathrm{softplus}(c_j + (W v)_j / \\sigma)`).
+This is the *unnormalised* sum over the 2^K hidden states; :func:`ebmlab.free_energy` at β = 1
+divides the sum by |Z| = 2^K, so ``free_energy(E(v, ·), beta=1) = F(v) + K log 2``.
+Then p(v) = exp(−F(v)) / Z with log Z computed exactly by enumeration (:func:`exact_log_partition`,
+K ≤ 20 or D ≤ 20) or estimated by annealed importance sampling (:func:`ais_log_partition`).
+
+Training pushes the free energy of data down and that of model samples up (contrastive
+divergence CD-k: chains start at the data; persistent CD: chains carry over between updates),
+with scikit-learn's ``BernoulliRBM`` update rule W += lr (⟨h vᵀ⟩_data − ⟨h vᵀ⟩_model) / B.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from typing import Any, NamedTuple
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.base import BaseEstimator, TransformerMixin
+from torch import Tensor
+
+from .._validation import as_tensor, check_finite, check_int, check_matrix, check_positive, resolve_device, to_caller
+from ..samplers import SampleResult
+
+__all__ = [
+    "RBM",
+    "AISResult",
+    "RBMConfig",
+    "RBMData",
+    "RBMFit",
+    "BernoulliVisible",
+    "ContrastiveStep",
+    "GaussianVisible",
+    "RBMParameters",
+    "ais_betas",
+    "ais_log_partition",
+    "base_visible_bias",
+    "contrastive_divergence_step",
+    "exact_log_partition",
+    "full_pseudo_likelihood",
+    "gibbs_chain",
+    "prepare_rbm_data",
+    "pseudo_likelihood",
+    "rbm_energy",
+    "rbm_free_energy",
+    "train_rbm",
+]
+
+
+# ----------------------------------------------------------------------------- visible units
+
+
+@dataclass(frozen=True)
+class BernoulliVisible:
+    """Binary visible units: visible energy −bᵀv, p(v_i = 1 | h) = σ(b_i + (Wᵀh)_i).
+
+    Example:
+        >>> import torch
+        >>> BernoulliVisible().log_partition(torch.zeros(1, 3), torch.zeros(3))  # log 2^3
+        tensor([2.0794])
+    """
+
+    discrete = True
+
+    def visible_term(self, v: Tensor, bias: Tensor) -> Tensor:
+        """−E_visible(v) = bᵀv. Shape: v ``(B, D)`` → ``(B,)``."""
+        return v @ bias
+
+    def weight_input(self, v: Tensor) -> Tensor:
+        """What W multiplies: v. Shape ``(B, D)``."""
+        return v
+
+    def bias_statistic(self, v: Tensor, bias: Tensor) -> Tensor:
+        """Σ_B ∂(−F)/∂b = Σ_B v. Shape: ``(B, D)`` → ``(D,)``."""
+        return v.sum(dim=0)
+
+    def mean(self, top_down: Tensor, bias: Tensor) -> Tensor:
+        """E[v | h] = σ(b + Wᵀh) given ``top_down = h W`` ``(B, D)``."""
+        return torch.sigmoid(top_down + bias)
+
+    def sample(self, top_down: Tensor, bias: Tensor, generator: torch.Generator | None) -> Tensor:
+        """v ~ p(v | h), fused as ``rand < p``. Shape ``(B, D)``."""
+        return _bernoulli(torch.sigmoid(top_down + bias), generator)
+
+    def log_partition(self, top_down: Tensor, bias: Tensor) -> Tensor:
+        """log Σ_v exp(vᵀ(b + a)) = Σ_i softplus(b_i + a_i), a = ``top_down`` ``(N, D)`` → ``(N,)``."""
+        return F.softplus(top_down + bias).sum(dim=-1)
+
+
+@dataclass(frozen=True)
+class GaussianVisible:
+    """Real visible units with standard deviation σ: visible energy ‖v − b‖²/(2σ²), W acts on v/σ.
+
+    p(v | h) = N(b + σ Wᵀh, σ² I). Data should be standardised (zero mean, unit variance) for σ = 1.
+
+    Example:
+        >>> import math, torch
+        >>> units = GaussianVisible(sigma=1.0)
+        >>> value = float(units.log_partition(torch.zeros(1, 2), torch.zeros(2)))  # (D/2) log 2πσ²
+        >>> math.isclose(value, math.log(2 * math.pi), rel_tol=1e-6)
+        True
+    """
+
+    sigma: float = 1.0
+    discrete = False
+
+    def __post_init__(self) -> None:
+        check_positive(self.sigma, "sigma")
+        if math.isinf(self.sigma):
+            raise ValueError(f"sigma must be finite, got sigma={self.sigma}")
+
+    def visible_term(self, v: Tensor, bias: Tensor) -> Tensor:
+        return -(v - bias).pow(2).sum(dim=-1) / (2 * self.sigma**2)
+
+    def weight_input(self, v: Tensor) -> Tensor:
+        return v / self.sigma
+
+    def bias_statistic(self, v: Tensor, bias: Tensor) -> Tensor:
+        return (v - bias).sum(dim=0) / self.sigma**2
+
+    def mean(self, top_down: Tensor, bias: Tensor) -> Tensor:
+        return bias + self.sigma * top_down
+
+    def sample(self, top_down: Tensor, bias: Tensor, generator: torch.Generator | None) -> Tensor:
+        noise = torch.randn(top_down.shape, generator=generator, device=top_down.device, dtype=top_down.dtype)
+        return bias + self.sigma * (top_down + noise)
+
+    def log_partition(self, top_down: Tensor, bias: Tensor) -> Tensor:
+        """log ∫ exp(−‖v − b‖²/2σ² + vᵀa/σ) dv = (D/2) log 2πσ² + bᵀa/σ + ‖a‖²/2."""
+        dim = top_down.shape[-1]
+        constant = 0.5 * dim * math.log(2 * math.pi * self.sigma**2)
+        return constant + top_down @ bias / self.sigma + 0.5 * top_down.pow(2).sum(dim=-1)
+
+
+VisibleUnits = BernoulliVisible | GaussianVisible
+
+
+def _bernoulli(probabilities: Tensor, generator: torch.Generator | None) -> Tensor:
+    uniform = torch.rand(
+        probabilities.shape, generator=generator, device=probabilities.device, dtype=probabilities.dtype
+    )
+    return (uniform < probabilities).to(probabilities.dtype)
+
+
+# ----------------------------------------------------------------------------- parameters, energies
+
+
+@dataclass(frozen=True)
+class RBMParameters:
+    """The tensors of an RBM (updated in place by training) and its visible units.
+
+    Attributes:
+        weight: W, shape ``(K, D)`` (scikit-learn's ``components_``).
+        visible_bias: b, shape ``(D,)``.
+        hidden_bias: c, shape ``(K,)``.
+        visible: :class:`BernoulliVisible` or :class:`GaussianVisible`.
+    """
+
+    weight: Tensor
+    visible_bias: Tensor
+    hidden_bias: Tensor
+    visible: VisibleUnits = field(default_factory=BernoulliVisible)
+
+    def __post_init__(self) -> None:
+        if not isinstance(self.visible, (BernoulliVisible, GaussianVisible)):
+            raise TypeError(f"visible must be BernoulliVisible() or GaussianVisible(sigma), got {self.visible!r}")
+        if self.weight.ndim != 2:
+            raise ValueError(f"weight must be 2-D (K, D), got shape {tuple(self.weight.shape)}")
+        hidden, dim = self.weight.shape
+        if tuple(self.visible_bias.shape) != (dim,) or tuple(self.hidden_bias.shape) != (hidden,):
+            raise ValueError(
+                f"biases must have shapes (D,) = ({dim},) and (K,) = ({hidden},) for weight (K, D) = "
+                f"{tuple(self.weight.shape)}, got {tuple(self.visible_bias.shape)} and {tuple(self.hidden_bias.shape)}"
+            )
+
+    @property
+    def n_hidden(self) -> int:
+        return self.weight.shape[0]
+
+    @property
+    def n_visible(self) -> int:
+        return self.weight.shape[1]
+
+    @staticmethod
+    def random(
+        n_visible: int,
+        n_hidden: int,
+        *,
+        scale: float = 0.01,
+        bias_scale: float = 0.0,
+        visible: VisibleUnits | None = None,
+        seed: int = 0,
+        dtype: torch.dtype = torch.float32,
+    ) -> RBMParameters:
+        """W ~ N(0, scale²), biases ~ N(0, bias_scale²), drawn with ``seed``.
+
+        Example:
+            >>> RBMParameters.random(6, 3, seed=0).weight.shape
+            torch.Size([3, 6])
+        """
+        generator = torch.Generator().manual_seed(seed)
+        weight = scale * torch.randn(n_hidden, n_visible, generator=generator, dtype=dtype)
+        visible_bias = bias_scale * torch.randn(n_visible, generator=generator, dtype=dtype)
+        hidden_bias = bias_scale * torch.randn(n_hidden, generator=generator, dtype=dtype)
+        return RBMParameters(weight, visible_bias, hidden_bias, visible or BernoulliVisible())
+
+
+def _check_visible(params: RBMParameters, v: Tensor, name: str = "v") -> None:
+    if not isinstance(v, Tensor):
+        raise TypeError(f"{name} must be a torch.Tensor, got {type(v).__name__}")
+    check_matrix(v, name, columns=params.n_visible)
+
+
+def _hidden_input(params: RBMParameters, v: Tensor) -> Tensor:
+    """c + W x(v), shape ``(B, K)``."""
+    return torch.addmm(params.hidden_bias, params.visible.weight_input(v), params.weight.t())
+
+
+def rbm_energy(params: RBMParameters, v: Tensor, h: Tensor) -> Tensor:
+    """E(v, h) = −visible_term(v) − x(v)ᵀWᵀh − cᵀh (x(v) = v, or v/σ for Gaussian units).
+
+    Shape:
+        v ``(B, D)``, h ``(B, K)`` → ``(B,)``.
+
+    Example:
+        >>> import torch
+        >>> params = RBMParameters(torch.ones(1, 2), torch.zeros(2), torch.zeros(1))
+        >>> rbm_energy(params, torch.tensor([[1.0, 1.0]]), torch.tensor([[1.0]]))
+        tensor([-2.])
+    """
+    _check_visible(params, v)
+    if h.ndim != 2 or h.shape != (v.shape[0], params.n_hidden):
+        raise ValueError(f"h must have shape (B, K) = ({v.shape[0]}, {params.n_hidden}), got {tuple(h.shape)}")
+    interaction = (_hidden_input(params, v) * h).sum(dim=-1)  # (B,) includes cᵀh
+    return -params.visible.visible_term(v, params.visible_bias) - interaction
+
+
+def _free_energy(params: RBMParameters, v: Tensor) -> Tensor:
+    return -params.visible.visible_term(v, params.visible_bias) - F.softplus(_hidden_input(params, v)).sum(dim=-1)
+
+
+def rbm_free_energy(params: RBMParameters, v: Tensor) -> Tensor:
+    """F(v) = −log Σ_h exp(−E(v, h)) = −visible_term(v) − Σ_j softplus(c_j + (W x(v))_j).
+
+    Unnormalised over h: ``ebmlab.free_energy(E(v, ·), beta=1) = F(v) + K log 2``.
+
+    Shape:
+        v ``(B, D)`` → ``(B,)``.
+
+    Example:
+        >>> import math, torch
+        >>> params = RBMParameters(torch.zeros(2, 3), torch.zeros(3), torch.zeros(2))
+        >>> math.isclose(float(rbm_free_energy(params, torch.zeros(1, 3))), -2 * math.log(2), rel_tol=1e-6)
+        True
+    """
+    _check_visible(params, v)
+    return _free_energy(params, v)
+
+
+# ----------------------------------------------------------------------------- Gibbs sampling
+
+
+def _check_steps(n_steps: int) -> int:
+    return check_int(n_steps, "n_steps", minimum=0)
+
+
+def gibbs_chain(
+    params: RBMParameters, v: Tensor, n_steps: int, *, generator: torch.Generator | None = None
+) -> SampleResult:
+    """Run ``n_steps`` block-Gibbs steps v → h ~ p(h | v) → v ~ p(v | h) from the states ``v``.
+
+    p(h_j = 1 | v) = σ(c_j + (W x(v))_j); p(v | h) is Bernoulli σ(b + Wᵀh) or Gaussian N(b + σWᵀh, σ²).
+    A chain that produces NaN or infinite states raises ``FloatingPointError`` naming the step.
+
+    Returns:
+        :class:`~ebmlab.samplers.SampleResult` with the final samples ``(S, D)``, their free energies
+        ``(S,)`` and ``steps = n_steps``.
+
+    Example:
+        >>> import torch
+        >>> params = RBMParameters.random(4, 3, seed=0)
+        >>> result = gibbs_chain(params, torch.zeros(5, 4), 10, generator=torch.Generator().manual_seed(0))
+        >>> result.samples.shape, result.energy.shape, result.steps
+        (torch.Size([5, 4]), torch.Size([5]), 10)
+    """
+    _check_visible(params, v)
+    n_steps = _check_steps(n_steps)
+    v = v.detach().to(params.weight.dtype)
+    first_bad = torch.full((), -1, dtype=torch.long, device=v.device)
+    with torch.no_grad():
+        for step in range(n_steps):
+            hidden = _bernoulli(torch.sigmoid(_hidden_input(params, v)), generator)  # (S, K)
+            v = params.visible.sample(hidden @ params.weight, params.visible_bias, generator)  # (S, D)
+            bad = ~torch.isfinite(v).all()
+            first_bad = torch.where(bad & (first_bad < 0), step + 1, first_bad)
+        energy = _free_energy(params, v)  # (S,)
+    if int(first_bad) >= 0 or not bool(torch.isfinite(energy).all()):
+        step = int(first_bad) if int(first_bad) >= 0 else n_steps
+        raise FloatingPointError(
+            f"Gibbs chain diverged: NaN/inf visible states at step {step} of {n_steps} "
+            f"(weight max |W| = {float(params.weight.abs().max()):.3g}); the model's parameters are not finite "
+            "or too large"
+        )
+    return SampleResult(samples=v, energy=energy, steps=n_steps)
+
+
+# ----------------------------------------------------------------------------- contrastive divergence
+
+
+class ContrastiveStep(NamedTuple):
+    """What :func:`contrastive_divergence_step` returns.
+
+    Attributes:
+        chain: hidden states of the (persistent) chains after the step, ``(S, K)``.
+        finite: 0-d bool tensor, False if this step's statistics held NaN or infinity.
+    """
+
+    chain: Tensor
+    finite: Tensor
+
+
+def contrastive_divergence_step(
+    params: RBMParameters,
+    v_data: Tensor,
+    chain: Tensor | None,
+    *,
+    learning_rate: float,
+    n_steps: int = 1,
+    generator: torch.Generator | None = None,
+) -> ContrastiveStep:
+    """One CD-k (``chain=None``) or persistent CD-k update of ``params``, in place.
+
+    Positive phase: h⁺ = p(h = 1 | v_data). Negative phase: starting from hidden states (sampled
+    from h⁺ for CD, the persistent ``chain`` for PCD), k Gibbs steps h → v⁻ → h, with
+    h⁻ = p(h = 1 | v⁻) at the last one. The update is scikit-learn's ``BernoulliRBM._fit``:
+
+    .. math::
+
+        W \\mathrel{+}= \\frac{\\eta}{B}\\big(h^{+\\top} x(v_{data}) - h^{-\\top} x(v^-)\\big),\\quad
+        c \\mathrel{+}= \\frac{\\eta}{B}\\big(\\textstyle\\sum h^+ - \\sum h^-\\big),\\quad
+        b \\mathrel{+}= \\frac{\\eta}{B}\\big(\\textstyle\\sum \\partial_b(-F)(v_{data})
+        - \\sum \\partial_b(-F)(v^-)\\big)
+
+    (a gradient ascent step on the log-likelihood, whose gradient is −∂F(data) + E_model[∂F]),
+    and the new chain state is a sample of h⁻.
+
+    Shape:
+        v_data ``(B, D)``, chain ``(S, K)`` or None (then S = B) → ``ContrastiveStep(chain (S, K), finite ())``.
+
+    Example:
+        >>> import torch
+        >>> params = RBMParameters.random(6, 4, seed=0)
+        >>> data = torch.randint(0, 2, (8, 6)).float()
+        >>> step = contrastive_divergence_step(params, data, torch.zeros(8, 4), learning_rate=0.1)
+        >>> step.chain.shape, bool(step.finite)
+        (torch.Size([8, 4]), True)
+    """
+    _check_visible(params, v_data, "v_data")
+    check_positive(learning_rate, "learning_rate")
+    n_steps = check_int(n_steps, "n_steps")
+    if chain is not None and (chain.ndim != 2 or chain.shape[1] != params.n_hidden):
+        raise ValueError(f"chain must have shape (S, K) with K = {params.n_hidden}, got {tuple(chain.shape)}")
+    with torch.no_grad():
+        return _contrastive_step(params, v_data, chain, learning_rate, n_steps, generator)
+
+
+def _contrastive_step(
+    params: RBMParameters,
+    v_data: Tensor,
+    chain: Tensor | None,
+    learning_rate: float,
+    n_steps: int,
+    generator: torch.Generator | None,
+) -> ContrastiveStep:
+    """The hot loop of training; inputs are valid, called under ``torch.no_grad()``.
+
+    Three GEMMs per persistent CD-1 update: the chain's h → v⁻, one (2B, D) × (D, K) product for the
+    positive and negative hidden probabilities together, and one (K, 2B) × (2B, D) weight update.
+    """
+    units, weight, hidden_bias = params.visible, params.weight, params.hidden_bias
+    x_pos = units.weight_input(v_data)  # (B, D)
+    if chain is None:  # CD-k: the chain starts from a sample of p(h | v_data)
+        h_pos = torch.sigmoid(torch.addmm(hidden_bias, x_pos, weight.t()))  # (B, K)
+        hidden = _bernoulli(h_pos, generator)  # (B, K)
+    else:
+        hidden = chain  # (S, K)
+    for _ in range(n_steps - 1):
+        v_neg = units.sample(hidden @ weight, params.visible_bias, generator)  # (S, D)
+        hidden = _bernoulli(torch.sigmoid(torch.addmm(hidden_bias, units.weight_input(v_neg), weight.t())), generator)
+    v_neg = units.sample(hidden @ weight, params.visible_bias, generator)  # (S, D)
+    x_both = torch.cat([x_pos, units.weight_input(v_neg)])  # (B + S, D)
+    if chain is None:
+        h_neg = torch.sigmoid(torch.addmm(hidden_bias, x_both[x_pos.shape[0] :], weight.t()))  # (S, K)
+        h_both = torch.cat([h_pos, h_neg])  # (B + S, K)
+    else:
+        h_both = torch.sigmoid(torch.addmm(hidden_bias, x_both, weight.t()))  # (B + S, K)
+        h_pos, h_neg = h_both[: x_pos.shape[0]], h_both[x_pos.shape[0] :]
+    scale = learning_rate / v_data.shape[0]
+    visible_step = units.bias_statistic(v_data, params.visible_bias) - units.bias_statistic(
+        v_neg, params.visible_bias
+    )  # (D,)
+    hidden_step = h_pos.sum(dim=0) - h_neg.sum(dim=0)  # (K,)
+    signed = torch.cat([h_pos, -h_neg])  # (B + S, K)
+    weight.addmm_(signed.t(), x_both, alpha=scale)  # W += η/B (h⁺ᵀ x⁺ − h⁻ᵀ x⁻), (K, D)
+    hidden_bias.add_(hidden_step, alpha=scale)
+    params.visible_bias.add_(visible_step, alpha=scale)
+    finite = torch.isfinite(visible_step.sum() + hidden_step.sum())
+    return ContrastiveStep(_bernoulli(h_neg, generator), finite)
+
+
+# ----------------------------------------------------------------------------- pseudo-likelihood
+
+
+def _check_binary(params: RBMParameters, v: Tensor, what: str) -> None:
+    if not isinstance(params.visible, BernoulliVisible):
+        raise TypeError(f"{what} is defined for binary (BernoulliVisible) units, got {params.visible!r}")
+    if not bool(((v == 0) | (v == 1)).all()):
+        raise ValueError(f"{what} needs binary v (entries 0 or 1); got values outside {{0, 1}}")
+
+
+def _flip_difference(params: RBMParameters, v: Tensor, hidden_input: Tensor, index: Tensor) -> Tensor:
+    """F(v with unit ``index`` flipped) − F(v), computed from c + Wv with one column update. ``(B,)``."""
+    rows = torch.arange(v.shape[0], device=v.device)
+    sign = 1 - 2 * v[rows, index]  # (B,) +1 turns a unit on, −1 off
+    flipped = hidden_input + sign.unsqueeze(1) * params.weight[:, index].t()  # (B, K)
+    softplus_change = (F.softplus(flipped) - F.softplus(hidden_input)).sum(dim=-1)  # (B,)
+    return -sign * params.visible_bias[index] - softplus_change
+
+
+def pseudo_likelihood(params: RBMParameters, v: Tensor, flip_index: Tensor) -> Tensor:
+    """scikit-learn's ``BernoulliRBM.score_samples``: D · log σ(F(ṽ) − F(v)), ṽ = v with one unit flipped.
+
+    With i = ``flip_index[n]`` for row n, this is D · log p(v_i | v_{−i}), an unbiased one-sample
+    estimate (over a uniform random i) of the log pseudo-likelihood Σ_i log p(v_i | v_{−i})
+    (:func:`full_pseudo_likelihood`). scikit-learn draws i with
+    ``RandomState(random_state).randint(0, D, B)``; pass the same indices to reproduce its numbers.
+
+    Shape:
+        v ``(B, D)`` binary, flip_index ``(B,)`` integers in [0, D) → ``(B,)``.
+
+    Example:
+        >>> import math, torch
+        >>> params = RBMParameters(torch.zeros(2, 3), torch.zeros(3), torch.zeros(2))
+        >>> pl = pseudo_likelihood(params, torch.zeros(1, 3), torch.tensor([0]))
+        >>> math.isclose(float(pl), 3 * math.log(0.5), rel_tol=1e-6)
+        True
+    """
+    _check_visible(params, v)
+    _check_binary(params, v, "pseudo_likelihood")
+    if not isinstance(flip_index, Tensor) or flip_index.shape != (v.shape[0],) or flip_index.is_floating_point():
+        raise ValueError(f"flip_index must be an integer tensor of shape (B,) = ({v.shape[0]},), got {flip_index!r}")
+    if bool(((flip_index < 0) | (flip_index >= v.shape[1])).any()):
+        raise ValueError(f"flip_index entries must lie in [0, D) = [0, {v.shape[1]})")
+    with torch.no_grad():
+        v = v.to(params.weight.dtype)
+        difference = _flip_difference(params, v, _hidden_input(params, v), flip_index.to(v.device))
+        return -v.shape[1] * F.softplus(-difference)
+
+
+def full_pseudo_likelihood(params: RBMParameters, v: Tensor, *, block: int = 64) -> Tensor:
+    """The deterministic log pseudo-likelihood Σ_i log p(v_i | v_{−i}) = Σ_i log σ(F(v^(i)) − F(v)).
+
+    v^(i) is v with unit i flipped. Costs D times :func:`pseudo_likelihood`; computed ``block`` units
+    at a time. Equals the mean over i of :func:`pseudo_likelihood` with every row flipping unit i.
+
+    Shape:
+        v ``(B, D)`` binary → ``(B,)``.
+
+    Example:
+        >>> import math, torch
+        >>> params = RBMParameters(torch.zeros(2, 3), torch.zeros(3), torch.zeros(2))
+        >>> math.isclose(float(full_pseudo_likelihood(params, torch.ones(1, 3))), 3 * math.log(0.5), rel_tol=1e-6)
+        True
+    """
+    _check_visible(params, v)
+    _check_binary(params, v, "full_pseudo_likelihood")
+    check_int(block, "block")
+    with torch.no_grad():
+        v = v.to(params.weight.dtype)
+        hidden_input = _hidden_input(params, v)  # (B, K)
+        base = F.softplus(hidden_input)  # (B, K)
+        total = torch.zeros(v.shape[0], dtype=v.dtype, device=v.device)
+        for start in range(0, v.shape[1], block):
+            units = slice(start, min(start + block, v.shape[1]))
+            sign = 1 - 2 * v[:, units]  # (B, d)
+            flipped = hidden_input.unsqueeze(1) + sign.unsqueeze(2) * params.weight[:, units].t()  # (B, d, K)
+            change = (F.softplus(flipped) - base.unsqueeze(1)).sum(dim=-1)  # (B, d)
+            difference = -sign * params.visible_bias[units] - change  # (B, d)
+            total -= F.softplus(-difference).sum(dim=1)
+        return total
+
+
+# ----------------------------------------------------------------------------- log partition function
+
+
+def _binary_states(start: int, stop: int, n_units: int, dtype: torch.dtype, device: torch.device) -> Tensor:
+    """Rows ``start..stop-1`` of the 2^n binary states (bit j of the row number), shape ``(N, n_units)``."""
+    numbers = torch.arange(start, stop, device=device).unsqueeze(1)  # (N, 1)
+    return ((numbers >> torch.arange(n_units, device=device)) & 1).to(dtype)  # (N, n_units)
+
+
+def _as_float64(params: RBMParameters) -> RBMParameters:
+    return RBMParameters(
+        params.weight.detach().double(),
+        params.visible_bias.detach().double(),
+        params.hidden_bias.detach().double(),
+        params.visible,
+    )
+
+
+def exact_log_partition(params: RBMParameters, *, max_units: int = 20, block: int = 65536) -> Tensor:
+    """log Z = log Σ_v Σ_h e^{−E(v, h)} (∫ dv for Gaussian units), exact, by enumerating one layer.
+
+    Summing out the other layer analytically, over the 2^K hidden states
+
+    .. math:: \\log Z = \\operatorname{logsumexp}_h \\big(c^\\top h + \\log \\textstyle\\sum_v
+              e^{-E_v(v) + x(v)^\\top W^\\top h}\\big)
+
+    (Bernoulli: Σ_i softplus(b_i + (Wᵀh)_i); Gaussian: (D/2) log 2πσ² + bᵀWᵀh/σ + ‖Wᵀh‖²/2), or over
+    the 2^D visible states, log Z = logsumexp_v(−F(v)), whichever layer is smaller (binary visible
+    units only). Float64, in blocks of ``block`` states.
+
+    Shape:
+        → 0-d float64 tensor.
+
+    Example:
+        >>> import math, torch
+        >>> params = RBMParameters(torch.zeros(2, 3), torch.zeros(3), torch.zeros(2))
+        >>> math.isclose(float(exact_log_partition(params)), 5 * math.log(2))
+        True
+    """
+    check_int(max_units, "max_units")
+    check_int(block, "block")
+    params = _as_float64(params)
+    hidden, dim = params.n_hidden, params.n_visible
+    device = params.weight.device
+    parts = []
+    with torch.no_grad():
+        if params.visible.discrete and dim < hidden and dim <= max_units:
+            for start in range(0, 2**dim, block):
+                states = _binary_states(start, min(start + block, 2**dim), dim, torch.float64, device)  # (N, D)
+                parts.append(torch.logsumexp(-_free_energy(params, states), dim=0))
+        elif hidden <= max_units:
+            for start in range(0, 2**hidden, block):
+                states = _binary_states(start, min(start + block, 2**hidden), hidden, torch.float64, device)  # (N, K)
+                top_down = states @ params.weight  # (N, D)
+                log_terms = states @ params.hidden_bias + params.visible.log_partition(top_down, params.visible_bias)
+                parts.append(torch.logsumexp(log_terms, dim=0))
+        else:
+            raise ValueError(
+                f"exact log Z enumerates 2^min(K, D) states and allows at most max_units={max_units} units; "
+                f"this RBM has K={hidden} hidden and D={dim} visible units: use ais_log_partition"
+            )
+        return torch.logsumexp(torch.stack(parts), dim=0)
+
+
+@dataclass(frozen=True)
+class AISResult:
+    """An annealed-importance-sampling estimate of log Z.
+
+    Attributes:
+        log_partition: log Ẑ = log Z_A + log mean_s w_s.
+        log_partition_std: delta-method standard error of log Ẑ, std(w) / (mean(w) √S).
+        log_weights: log importance weights, ``(S,)`` float64.
+        base_log_partition: log Z_A of the base-rate model.
+        n_betas: number of annealing steps.
+    """
+
+    log_partition: float
+    log_partition_std: float
+    log_weights: Tensor
+    base_log_partition: float
+    n_betas: int
+
+
+def ais_betas(n_betas: int) -> Tensor:
+    """Salakhutdinov & Murray's schedule scaled to ``n_betas`` steps: 0 → 1 with β spaced
+    500 : 4,000 : 10,000 over [0, 0.5], [0.5, 0.9], [0.9, 1]. Shape ``(n_betas + 1,)``, float64.
+
+    Example:
+        >>> betas = ais_betas(29)
+        >>> betas.shape, float(betas[0]), float(betas[-1])
+        (torch.Size([30]), 0.0, 1.0)
+    """
+    check_int(n_betas, "n_betas", minimum=3)
+    first = max(1, round(n_betas * 500 / 14500))
+    second = max(1, round(n_betas * 4000 / 14500))
+    third = n_betas - first - second
+    pieces = [
+        torch.linspace(0.0, 0.5, first + 1, dtype=torch.float64)[:-1],
+        torch.linspace(0.5, 0.9, second + 1, dtype=torch.float64)[:-1],
+        torch.linspace(0.9, 1.0, third + 1, dtype=torch.float64),
+    ]
+    return torch.cat(pieces)
+
+
+def ais_log_partition(
+    params: RBMParameters,
+    *,
+    n_chains: int = 100,
+    n_betas: int = 14500,
+    base_bias: Tensor | None = None,
+    seed: int = 0,
+) -> AISResult:
+    """Estimate log Z by annealed importance sampling (Salakhutdinov & Murray 2008).
+
+    The base model A has W = 0, c = 0 and visible biases b_A (``base_bias``, e.g.
+    :func:`base_visible_bias` of the data; default the model's own b), so log Z_A is known:
+    Σ_i softplus(b_A,i) + K log 2 (Gaussian: (D/2) log 2πσ² + K log 2). Along the geometric path
+    (p*_0 = the base model's unnormalised marginal, p*_1 = e^{−F(v)})
+
+    .. math:: p^*_\\beta(v) = e^{(1-\\beta)\\,\\mathrm{vis}_A(v) + \\beta\\,\\mathrm{vis}_B(v)}
+              \\prod_j \\big(1 + e^{\\beta (c_j + (W x(v))_j)}\\big),
+
+    with 0 = β_0 < … < β_n = 1 (:func:`ais_betas`), each of ``n_chains`` runs starts at v ~ p_A,
+    accumulates log w += log p*_{β_k}(v_k) − log p*_{β_{k−1}}(v_k) and moves by one Gibbs step
+    that leaves p_{β_k} invariant; log Ẑ = log Z_A + logmeanexp(log w).
+
+    Shape:
+        → :class:`AISResult` with ``log_weights`` ``(S,)``, S = ``n_chains``.
+
+    Example:
+        >>> import math, torch
+        >>> params = RBMParameters.random(5, 3, scale=1.0, seed=0)
+        >>> ais = ais_log_partition(params, n_chains=100, n_betas=100)
+        >>> abs(ais.log_partition - float(exact_log_partition(params))) < 0.1
+        True
+    """
+    check_int(n_chains, "n_chains")
+    betas = ais_betas(n_betas).tolist()
+    units, weight = params.visible, params.weight.detach()
+    device, dtype = weight.device, weight.dtype
+    bias_b = params.visible_bias.detach()
+    bias_a = bias_b.clone() if base_bias is None else base_bias.detach().to(device=device, dtype=dtype)
+    if bias_a.shape != bias_b.shape:
+        raise ValueError(f"base_bias must have shape (D,) = {tuple(bias_b.shape)}, got {tuple(bias_a.shape)}")
+    check_finite(bias_a, "base_bias")
+    hidden, log2 = params.n_hidden, math.log(2.0)
+    generator = torch.Generator(device=device).manual_seed(seed)
+    zeros = torch.zeros(1, params.n_visible, device=device, dtype=dtype)
+    log_z_base = float(units.log_partition(zeros.double(), bias_a.double())[0]) + hidden * log2
+    with torch.no_grad():
+        v = units.sample(zeros.expand(n_chains, -1), bias_a, generator)  # (S, D)
+        log_w = torch.zeros(n_chains, dtype=torch.float64, device=device)
+        for k in range(1, len(betas)):
+            beta_prev, beta = betas[k - 1], betas[k]
+            pre = _hidden_input(params, v)  # (S, K)
+            pre64 = pre.double()
+            visible_gap = (units.visible_term(v, bias_b) - units.visible_term(v, bias_a)).double()  # (S,)
+            hidden_gap = (F.softplus(beta * pre64) - F.softplus(beta_prev * pre64)).sum(dim=-1)  # (S,)
+            log_w += (beta - beta_prev) * visible_gap + hidden_gap
+            if k < len(betas) - 1:  # one Gibbs step leaving p_beta invariant
+                h = _bernoulli(torch.sigmoid(beta * pre), generator)  # (S, K)
+                v = units.sample(beta * (h @ weight), (1 - beta) * bias_a + beta * bias_b, generator)  # (S, D)
+        if not bool(torch.isfinite(log_w).all()):
+            raise FloatingPointError("AIS produced NaN/inf importance weights: the model's parameters are not finite")
+        log_mean = float(torch.logsumexp(log_w, dim=0)) - math.log(n_chains)
+        weights = torch.exp(log_w - log_w.max())  # (S,)
+        relative_std = float(weights.std() / weights.mean()) / math.sqrt(n_chains) if n_chains > 1 else math.inf
+    return AISResult(log_z_base + log_mean, relative_std, log_w, log_z_base, len(betas) - 1)
+
+
+def base_visible_bias(params: RBMParameters, data: Tensor, *, smoothing: float = 0.05) -> Tensor:
+    """Salakhutdinov & Murray's base-rate visible biases fitted to ``data``, ``(B, D)`` → ``(D,)``.
+
+    Bernoulli: b_A,i = log(p̄_i / (1 − p̄_i)) with the smoothed mean p̄ = (Σ_B v + α) / (B + 2α),
+    α = ``smoothing``; Gaussian: the data mean.
+
+    Example:
+        >>> import torch
+        >>> params = RBMParameters.random(2, 1)
+        >>> base_visible_bias(params, torch.tensor([[1.0, 0.0], [1.0, 1.0]]), smoothing=1.0)
+        tensor([1.0986, 0.0000])
+    """
+    _check_visible(params, data, "data")
+    check_positive(smoothing, "smoothing")
+    mean = data.to(params.weight.dtype).mean(dim=0)  # (D,)
+    if isinstance(params.visible, GaussianVisible):
+        return mean
+    count = data.shape[0]
+    smoothed = (mean * count + smoothing) / (count + 2 * smoothing)
+    return torch.log(smoothed) - torch.log1p(-smoothed)
+
+
+# ----------------------------------------------------------------------------- estimator
+
+
+def _seed_from(random_state: int | None) -> int:
+    if random_state is None:
+        return int(np.random.SeedSequence().generate_state(1)[0])
+    return check_int(random_state, "random_state", minimum=0)
+
+
+class RBM(TransformerMixin, BaseEstimator):
+    """A restricted Boltzmann machine trained by persistent (or plain) contrastive divergence.
+
+    A drop-in for scikit-learn's ``BernoulliRBM``: same parameters, same update rule and
+    initialisation (W ~ N(0, 0.01²), zero biases, ``batch_size`` persistent chains starting at
+    h = 0, minibatches taken in order), same ``score_samples`` (with the same ``random_state`` it
+    flips the same units), in float32 torch on any device. Adds Gaussian visible units, CD-k,
+    k Gibbs steps per update, exact and AIS log-likelihoods, and long-chain sampling.
+
+    Args:
+        n_components: K, number of binary hidden units.
+        learning_rate: η of :func:`contrastive_divergence_step`.
+        batch_size: B, examples per update (and number of persistent chains).
+        n_iter: epochs over the data.
+        visible: ``BernoulliVisible()`` (data in [0, 1], ideally binary) or ``GaussianVisible(sigma)``.
+        persistent: persistent CD (scikit-learn's SML) if True, CD-k from the data if False.
+        n_gibbs_steps: k, Gibbs steps per update.
+        random_state: seed of the initialisation, the chains and ``score_samples``' flips.
+        device: torch device of the parameters.
+
+    Attributes:
+        components_: W ``(K, D)``; intercept_hidden_: c ``(K,)``; intercept_visible_: b ``(D,)``;
+        h_samples_: persistent hidden chains ``(B, K)``; params_: :class:`RBMParameters` view of them.
+
+    Example:
+        >>> import numpy as np
+        >>> X = np.array([[0, 0, 0], [0, 1, 1], [1, 0, 1], [1, 1, 1]], dtype=np.float32)
+        >>> model = RBM(n_components=2, n_iter=5, random_state=0).fit(X)
+        >>> model.transform(X).shape, model.score_samples(X).shape
+        ((4, 2), (4,))
+    """
+
+    def __init__(
+        self,
+        n_components: int = 256,
+        *,
+        learning_rate: float = 0.1,
+        batch_size: int = 10,
+        n_iter: int = 10,
+        visible: VisibleUnits | None = None,
+        persistent: bool = True,
+        n_gibbs_steps: int = 1,
+        random_state: int | None = None,
+        device: str = "cpu",
+    ) -> None:
+        self.n_components = n_components
+        self.learning_rate = learning_rate
+        self.batch_size = batch_size
+        self.n_iter = n_iter
+        self.visible = visible
+        self.persistent = persistent
+        self.n_gibbs_steps = n_gibbs_steps
+        self.random_state = random_state
+        self.device = device
+
+    # --- set-up
+
+    def _units(self) -> VisibleUnits:
+        units = BernoulliVisible() if self.visible is None else self.visible
+        if not isinstance(units, (BernoulliVisible, GaussianVisible)):
+            raise TypeError(f"visible must be BernoulliVisible() or GaussianVisible(sigma), got {units!r}")
+        return units
+
+    def _validate_settings(self) -> None:
+        check_int(self.n_components, "n_components")
+        check_positive(self.learning_rate, "learning_rate")
+        check_int(self.batch_size, "batch_size")
+        check_int(self.n_iter, "n_iter", minimum=0)
+        check_int(self.n_gibbs_steps, "n_gibbs_steps")
+        self._units()
+
+    def _as_data(self, X: Any, name: str = "X", *, fitted: bool = True) -> Tensor:
+        device = resolve_device(self.device)
+        tensor = as_tensor(X, name, dtype=torch.float32, device=device)
+        check_matrix(tensor, name, columns=self.components_.shape[1] if fitted else None)
+        check_finite(tensor, name)
+        if isinstance(self._units(), BernoulliVisible) and bool(((tensor < 0) | (tensor > 1)).any()):
+            raise ValueError(
+                f"{name} must lie in [0, 1] for Bernoulli visible units (binary ideally); got values in "
+                f"[{float(tensor.min()):.3g}, {float(tensor.max()):.3g}]; use GaussianVisible for real data"
+            )
+        return tensor.contiguous()
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "components_"):
+            raise ValueError("this RBM is not fitted yet: call fit(X) first")
+
+    def initialize(self, n_features: int) -> RBM:
+        """Fresh parameters for ``n_features`` visible units (what :meth:`fit` starts from)."""
+        self._validate_settings()
+        check_int(n_features, "n_features")
+        device = resolve_device(self.device)
+        seed = _seed_from(self.random_state)
+        init = torch.Generator().manual_seed(seed)
+        self.components_ = (0.01 * torch.randn(self.n_components, n_features, generator=init)).to(device)
+        self.intercept_hidden_ = torch.zeros(self.n_components, device=device)
+        self.intercept_visible_ = torch.zeros(n_features, device=device)
+        self.h_samples_ = torch.zeros(self.batch_size, self.n_components, device=device)
+        self.generator_ = torch.Generator(device=device).manual_seed(seed + 1)
+        self.n_features_in_ = n_features
+        return self
+
+    @property
+    def params_(self) -> RBMParameters:
+        """The fitted tensors as :class:`RBMParameters` (sharing storage)."""
+        self._check_fitted()
+        return RBMParameters(self.components_, self.intercept_visible_, self.intercept_hidden_, self._units())
+
+    # --- training
+
+    def fit(self, X: Any, y: Any = None) -> RBM:
+        """Train on ``X`` ``(B, D)`` for ``n_iter`` epochs from a fresh initialisation."""
+        self._validate_settings()
+        data = self._as_data(X, fitted=False)
+        self.initialize(data.shape[1])
+        for epoch in range(self.n_iter):
+            self.fit_epoch(data, epoch=epoch + 1)
+        return self
+
+    def fit_epoch(self, X: Any, *, epoch: int = 1) -> float:
+        """One pass over ``X`` in order, in ``ceil(N / batch_size)`` even minibatches; returns seconds.
+
+        Raises ``FloatingPointError`` naming the epoch, the minibatch and the learning rate if the
+        statistics become NaN/inf; the parameters are then restored to those before the epoch.
+        """
+        self._check_fitted()
+        data = X if isinstance(X, Tensor) and X.device == self.components_.device else self._as_data(X)
+        params = self.params_
+        backup = [t.clone() for t in (params.weight, params.visible_bias, params.hidden_bias, self.h_samples_)]
+        n_batches = math.ceil(data.shape[0] / self.batch_size)
+        first_bad = torch.full((), -1, dtype=torch.long, device=data.device)
+        chain = self.h_samples_ if self.persistent else None
+        start = time.perf_counter()
+        with torch.no_grad():
+            for index, batch in enumerate(torch.tensor_split(data, n_batches)):
+                step = _contrastive_step(params, batch, chain, self.learning_rate, self.n_gibbs_steps, self.generator_)
+                if self.persistent:
+                    chain = step.chain
+                first_bad = torch.where(~step.finite & (first_bad < 0), index + 1, first_bad)
+        if data.device.type == "cuda":
+            torch.cuda.synchronize(data.device)
+        seconds = time.perf_counter() - start
+        bad = int(first_bad)
+        if bad >= 0:
+            for tensor, saved in zip(
+                (params.weight, params.visible_bias, params.hidden_bias, self.h_samples_), backup, strict=True
+            ):
+                tensor.copy_(saved)
+            raise FloatingPointError(
+                f"RBM training diverged: NaN/inf statistics at epoch {epoch}, minibatch {bad} of {n_batches}, "
+                f"with step size learning_rate={self.learning_rate}; lower the learning rate "
+                "(parameters restored to the start of the epoch)"
+            )
+        if self.persistent:
+            self.h_samples_ = chain
+        return seconds
+
+    # --- inference
+
+    def transform(self, X: Any) -> Any:
+        """Hidden probabilities p(h = 1 | v), ``(B, K)``, as the caller's array type."""
+        self._check_fitted()
+        data = self._as_data(X)
+        with torch.no_grad():
+            return to_caller(torch.sigmoid(_hidden_input(self.params_, data)), X)
+
+    def free_energy(self, X: Any) -> Any:
+        """F(v) of each row, ``(B,)`` (see :func:`rbm_free_energy`)."""
+        self._check_fitted()
+        with torch.no_grad():
+            return to_caller(_free_energy(self.params_, self._as_data(X)), X)
+
+    def score_samples(self, X: Any) -> Any:
+        """scikit-learn's pseudo-likelihood (see :func:`pseudo_likelihood`), ``(B,)``.
+
+        The flipped units are ``np.random.RandomState(random_state).randint(0, D, B)``, as in
+        scikit-learn, so both give the same numbers for the same weights and ``random_state``.
+        """
+        self._check_fitted()
+        data = self._as_data(X)
+        rng = np.random.mtrand._rand if self.random_state is None else np.random.RandomState(self.random_state)
+        index = torch.as_tensor(rng.randint(0, data.shape[1], data.shape[0]), device=data.device)
+        return to_caller(pseudo_likelihood(self.params_, data, index), X)
+
+    def gibbs(self, X: Any) -> Any:
+        """One Gibbs step v → h → v from each row (scikit-learn's ``gibbs``), ``(B, D)``."""
+        self._check_fitted()
+        return to_caller(gibbs_chain(self.params_, self._as_data(X), 1, generator=self.generator_).samples, X)
+
+    def sample(self, n_samples: int, n_steps: int = 1000, *, init: Any = None, seed: int = 0) -> SampleResult:
+        """``n_samples`` chains of ``n_steps`` Gibbs steps, started at ``init`` or at v ~ p(v | h = 0)."""
+        self._check_fitted()
+        check_int(n_samples, "n_samples")
+        device = self.components_.device
+        generator = torch.Generator(device=device).manual_seed(seed)
+        params = self.params_
+        if init is None:
+            top_down = torch.zeros(n_samples, params.n_visible, device=device)
+            start = params.visible.sample(top_down, params.visible_bias, generator)
+        else:
+            start = self._as_data(init, "init")
+            if start.shape[0] != n_samples:
+                raise ValueError(f"init must have n_samples={n_samples} rows, got shape {tuple(start.shape)}")
+        return gibbs_chain(params, start, n_steps, generator=generator)
+
+    def log_partition(self) -> float:
+        """Exact log Z (enumerating the smaller layer, ≤ 20 units); see :func:`exact_log_partition`."""
+        self._check_fitted()
+        return float(exact_log_partition(self.params_))
+
+    def ais(self, X: Any = None, *, n_chains: int = 100, n_betas: int = 10000, seed: int = 0) -> AISResult:
+        """AIS estimate of log Z; with data ``X`` the base model's visible biases are fitted to it."""
+        self._check_fitted()
+        base = None
+        if X is not None:
+            base = base_visible_bias(self.params_, self._as_data(X))
+        return ais_log_partition(self.params_, n_chains=n_chains, n_betas=n_betas, base_bias=base, seed=seed)
+
+    def log_likelihood(self, X: Any, log_partition: float | None = None) -> Any:
+        """log p(v) = −F(v) − log Z per row, ``(B,)``; log Z exact unless given (e.g. from :meth:`ais`)."""
+        self._check_fitted()
+        log_z = self.log_partition() if log_partition is None else float(log_partition)
+        with torch.no_grad():
+            return to_caller(-_free_energy(self.params_, self._as_data(X)) - log_z, X)
+
+
+# ----------------------------------------------------------------------------- training runs
+
+
+@dataclass
+class RBMConfig:
+    """Settings of :func:`train_rbm` (the ``ebmlab train rbm`` command).
+
+    ``visible`` is ``"bernoulli"`` (data in [0, 1], thresholded at 0.5 when ``binarize``) or
+    ``"gaussian"`` (each feature standardised to zero mean and unit variance, σ = ``sigma``).
+    Exact log Z is used when the smaller layer has ≤ 20 units, else AIS with ``ais_chains`` runs of
+    ``ais_betas`` steps from the data's base-rate model.
+    """
+
+    data: str = "digits"
+    data_root: str | None = None
+    n_samples: int | None = None
+    visible: str = "bernoulli"
+    sigma: float = 1.0
+    binarize: bool = True
+    n_components: int = 64
+    learning_rate: float = 0.05
+    batch_size: int = 100
+    epochs: int = 20
+    persistent: bool = True
+    n_gibbs_steps: int = 1
+    seed: int = 0
+    device: str = "cpu"
+    monitor_samples: int = 2000
+    sample_chains: int = 64
+    sample_steps: int = 1000
+    ais_chains: int = 100
+    ais_betas: int = 10000
+
+    def validated(self) -> RBMConfig:
+        if self.visible not in ("bernoulli", "gaussian"):
+            raise ValueError(f"visible must be 'bernoulli' or 'gaussian', got visible={self.visible!r}")
+        check_positive(self.sigma, "sigma")
+        check_positive(self.learning_rate, "learning_rate")
+        for name in ("n_components", "batch_size", "epochs", "n_gibbs_steps", "monitor_samples", "sample_chains"):
+            check_int(getattr(self, name), name)
+        check_int(self.sample_steps, "sample_steps", minimum=0)
+        check_int(self.ais_chains, "ais_chains")
+        check_int(self.ais_betas, "ais_betas", minimum=3)
+        if self.n_samples is not None:
+            check_int(self.n_samples, "n_samples")
+        return self
+
+    def units(self) -> VisibleUnits:
+        return GaussianVisible(self.sigma) if self.visible == "gaussian" else BernoulliVisible()
+
+
+@dataclass(frozen=True)
+class RBMData:
+    """Training (and, for MNIST-style sets, test) rows as the RBM sees them, ``(N, D)`` float32.
+
+    ``mean`` and ``scale`` undo the Gaussian standardisation (data = rows · scale + mean); they are
+    zeros and ones for Bernoulli data.
+    """
+
+    train: np.ndarray
+    test: np.ndarray | None
+    image_shape: tuple[int, int] | None
+    mean: np.ndarray
+    scale: np.ndarray
+
+
+@dataclass(frozen=True)
+class RBMFit:
+    """A trained RBM with its per-epoch history and final likelihood figures.
+
+    ``log_likelihood_*`` are mean log p(v) in nats per example (exact or AIS log Z, see
+    ``log_partition_method``); ``pseudo_likelihoods`` is empty for Gaussian units.
+    """
+
+    model: RBM
+    data: RBMData
+    pseudo_likelihoods: list[float]
+    reconstruction_errors: list[float]
+    epoch_seconds: list[float]
+    log_partition: float
+    log_partition_std: float
+    log_partition_method: str
+    log_likelihood_train: float
+    log_likelihood_test: float | None
+    samples: SampleResult
+
+
+def prepare_rbm_data(config: RBMConfig) -> RBMData:
+    """Load ``config.data`` and binarise (Bernoulli) or standardise (Gaussian) it."""
+    from ..datasets import load_data
+
+    dataset = load_data(config.data, n_samples=config.n_samples, seed=config.seed, root=config.data_root)
+    train = dataset.data
+    test = None
+    if config.data in ("mnist", "fashion-mnist"):
+        test = load_data(config.data, root=config.data_root, split="test").data
+    dim = train.shape[1]
+    mean, scale = np.zeros(dim, np.float32), np.ones(dim, np.float32)
+    if config.visible == "gaussian":
+        mean = train.mean(axis=0)
+        std = train.std(axis=0)
+        scale = np.where(std > 1e-6, std, 1.0).astype(np.float32)
+        train = (train - mean) / scale
+        test = None if test is None else (test - mean) / scale
+    else:
+        if train.min() < 0 or train.max() > 1:
+            raise ValueError(
+                f"data {config.data!r} has values in [{train.min():.3g}, {train.max():.3g}]; Bernoulli visible "
+                "units need data in [0, 1] (use --visible gaussian for real-valued data)"
+            )
+        if config.binarize:
+            train = (train > 0.5).astype(np.float32)
+            test = None if test is None else (test > 0.5).astype(np.float32)
+    as32 = np.ascontiguousarray
+    return RBMData(
+        as32(train, np.float32),
+        None if test is None else as32(test, np.float32),
+        dataset.image_shape,
+        mean.astype(np.float32),
+        scale.astype(np.float32),
+    )
+
+
+def _reconstruction_error(params: RBMParameters, v: Tensor) -> float:
+    """Mean squared error of the mean-field reconstruction E[v | h = p(h | v)]."""
+    hidden = torch.sigmoid(_hidden_input(params, v))  # (B, K)
+    return float((params.visible.mean(hidden @ params.weight, params.visible_bias) - v).pow(2).mean())
+
+
+def train_rbm(config: RBMConfig, *, run: Any = None, resume: bool = False, show_progress: bool = True) -> RBMFit:
+    """Train an :class:`RBM` with (persistent) contrastive divergence and measure it.
+
+    Per epoch: seconds, pseudo-likelihood (Bernoulli; fixed flips on ``monitor_samples`` rows) and
+    reconstruction error, logged to ``metrics.jsonl`` with a checkpoint (``resume=True`` continues
+    from it). At the end: log Z (exact or AIS), mean train/test log-likelihoods, and
+    ``sample_chains`` Gibbs chains of ``sample_steps`` steps, written to ``summary.json``.
+
+    Example:
+        >>> fit = train_rbm(RBMConfig(n_components=8, epochs=2, n_samples=200), show_progress=False)
+        >>> fit.log_partition_method, len(fit.pseudo_likelihoods), fit.log_likelihood_train < 0
+        ('exact', 2, True)
+    """
+    from ..runs import progress
+
+    config = config.validated()
+    device = resolve_device(config.device)
+    data = prepare_rbm_data(config)
+    train = torch.from_numpy(data.train).to(device)
+    model = RBM(
+        config.n_components,
+        learning_rate=config.learning_rate,
+        batch_size=config.batch_size,
+        n_iter=config.epochs,
+        visible=config.units(),
+        persistent=config.persistent,
+        n_gibbs_steps=config.n_gibbs_steps,
+        random_state=config.seed,
+        device=config.device,
+    ).initialize(train.shape[1])
+    monitor = train[: config.monitor_samples]
+    flips = torch.from_numpy(np.random.RandomState(config.seed).randint(0, train.shape[1], monitor.shape[0]))
+    pls: list[float] = []
+    errors: list[float] = []
+    seconds: list[float] = []
+    first_epoch = 0
+    if run is not None:
+        if resume and run.has_checkpoint():
+            checkpoint = run.load_checkpoint()
+            tensors = checkpoint.tensors
+            model.components_.copy_(tensors["weight"])
+            model.intercept_visible_.copy_(tensors["visible_bias"])
+            model.intercept_hidden_.copy_(tensors["hidden_bias"])
+            model.h_samples_ = tensors["chain"].to(device)
+            model.generator_.set_state(tensors["generator"])
+            first_epoch = checkpoint.step
+            pls, errors, seconds = (list(checkpoint.extra[key]) for key in ("pls", "errors", "seconds"))
+            run.truncate_metrics("epoch", first_epoch)
+        else:
+            run.file("metrics.jsonl").unlink(missing_ok=True)
+        run.write_config(config)
+    params = model.params_
+    remaining = range(first_epoch, config.epochs)
+    bar = progress(remaining, total=len(remaining), desc="rbm", enabled=show_progress)
+    for epoch in bar:
+        seconds.append(model.fit_epoch(train, epoch=epoch + 1))
+        with torch.no_grad():
+            errors.append(_reconstruction_error(params, monitor))
+            if isinstance(params.visible, BernoulliVisible) and config.binarize:
+                pls.append(float(pseudo_likelihood(params, monitor, flips.to(device)).mean()))
+        metrics: dict[str, Any] = {"epoch": epoch + 1, "seconds": seconds[-1], "reconstruction_error": errors[-1]}
+        if pls:
+            metrics["pseudo_likelihood"] = pls[-1]
+        if hasattr(bar, "set_postfix"):
+            bar.set_postfix({k: f"{v:.4g}" for k, v in metrics.items() if k != "epoch"})
+        if run is not None:
+            run.log_metrics(metrics)
+            tensors = {
+                "weight": params.weight,
+                "visible_bias": params.visible_bias,
+                "hidden_bias": params.hidden_bias,
+                "chain": model.h_samples_,
+                "generator": model.generator_.get_state(),
+            }
+            extra = {"pls": pls, "errors": errors, "seconds": seconds}
+            run.save_checkpoint(tensors, step=epoch + 1, config=config, extra=extra)
+    if hasattr(bar, "close"):
+        bar.close()
+
+    if min(params.n_hidden, params.n_visible if params.visible.discrete else params.n_hidden) <= 20:
+        log_z, log_z_std, method = float(exact_log_partition(params)), 0.0, "exact"
+    else:
+        ais = ais_log_partition(
+            params,
+            n_chains=config.ais_chains,
+            n_betas=config.ais_betas,
+            base_bias=base_visible_bias(params, train),
+            seed=config.seed,
+        )
+        log_z, log_z_std, method = ais.log_partition, ais.log_partition_std, "ais"
+    with torch.no_grad():
+        ll_train = float(-_free_energy(params, train).double().mean()) - log_z
+        ll_test = None
+        if data.test is not None:
+            test = torch.from_numpy(data.test).to(device)
+            ll_test = float(-_free_energy(params, test).double().mean()) - log_z
+    samples = model.sample(config.sample_chains, config.sample_steps, seed=config.seed)
+    if run is not None:
+        summary = {
+            "epochs": config.epochs,
+            "seconds_per_epoch": sum(seconds) / max(len(seconds), 1),
+            "pseudo_likelihood": pls[-1] if pls else None,
+            "log_partition": log_z,
+            "log_partition_std": log_z_std,
+            "log_partition_method": method,
+            "log_likelihood_train": ll_train,
+            "log_likelihood_test": ll_test,
+        }
+        run.file("summary.json").write_text(json.dumps(summary, indent=2) + "\n")
+    return RBMFit(model, data, pls, errors, seconds, log_z, log_z_std, method, ll_train, ll_test, samples)

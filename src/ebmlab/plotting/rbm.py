@@ -1,0 +1,70 @@
+"""Figures of a trained RBM: filters, samples from long Gibbs chains, the training curves."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from ..models.rbm import RBMFit
+from . import image_grid, training_curve
+
+__all__ = ["plot_all", "plot_filters", "plot_samples"]
+
+
+def plot_filters(fit: RBMFit, path: Path, count: int = 100) -> Path:
+    """The first ``count`` rows of W (``components_``), each as an image tile (symmetric colour map)."""
+    shape = fit.data.image_shape
+    if shape is None:
+        raise ValueError("plot_filters needs image data (fit.data.image_shape is None)")
+    weights = fit.model.components_[:count].detach().cpu().numpy()  # (count, D)
+    return image_grid(
+        weights.reshape(-1, *shape),
+        path,
+        title=f"RBM filters (rows of W, {count} of {len(fit.model.components_)})",
+        symmetric=True,
+        cmap="RdBu_r",
+    )
+
+
+def plot_samples(fit: RBMFit, path: Path) -> Path:
+    """The final states of ``fit.samples``' Gibbs chains as images (Gaussian data un-standardised)."""
+    shape = fit.data.image_shape
+    if shape is None:
+        raise ValueError("plot_samples needs image data (fit.data.image_shape is None)")
+    samples = fit.samples.samples.detach().cpu().numpy() * fit.data.scale + fit.data.mean  # (S, D)
+    title = f"samples after {fit.samples.steps} Gibbs steps"
+    return image_grid(np.clip(samples, 0, None).reshape(-1, *shape), path, title=title)
+
+
+def plot_all(fit: RBMFit, out: Path) -> list[Path]:
+    """Every RBM figure into ``out``: filters and samples (image data), training curves."""
+    out = Path(out)
+    paths = []
+    if fit.data.image_shape is not None:
+        paths += [plot_filters(fit, out / "filters.png"), plot_samples(fit, out / "samples.png")]
+        paths.append(
+            image_grid(
+                fit.data.train[:64].reshape(-1, *fit.data.image_shape),
+                out / "data.png",
+                title="training data (as the RBM sees it)",
+            )
+        )
+    if fit.pseudo_likelihoods:
+        paths.append(
+            training_curve(
+                fit.pseudo_likelihoods,
+                out / "pseudo_likelihood.png",
+                ylabel="pseudo-likelihood (nats)",
+                title="scikit-learn's score_samples, fixed flips",
+            )
+        )
+    paths.append(
+        training_curve(
+            fit.reconstruction_errors,
+            out / "reconstruction_error.png",
+            ylabel="mean squared error",
+            title="mean-field reconstruction error",
+        )
+    )
+    return paths

@@ -1,0 +1,276 @@
+"""RBM: free energy, log Z (exact, AIS), pseudo-likelihood, Gibbs sampling and training, against
+brute-force enumeration and scikit-learn's BernoulliRBM."""
+
+from __future__ import annotations
+
+import itertools
+import math
+
+import numpy as np
+import pytest
+import torch
+from sklearn.neural_network import BernoulliRBM
+
+import ebmlab
+from ebmlab.models.rbm import (
+    RBM,
+    BernoulliVisible,
+    GaussianVisible,
+    RBMParameters,
+    ais_log_partition,
+    base_visible_bias,
+    contrastive_divergence_step,
+    exact_log_partition,
+    full_pseudo_likelihood,
+    gibbs_chain,
+    pseudo_likelihood,
+    rbm_energy,
+    rbm_free_energy,
+)
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Tiny tensors: one intra-op thread is faster and immune to a loaded machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _states(n: int) -> torch.Tensor:
+    return torch.tensor(list(itertools.product([0.0, 1.0], repeat=n)), dtype=torch.float64)  # (2^n, n)
+
+
+def _params(dim: int, hidden: int, *, scale: float = 1.0, visible=None, seed: int = 0) -> RBMParameters:
+    return RBMParameters.random(
+        dim, hidden, scale=scale, bias_scale=0.5, visible=visible, seed=seed, dtype=torch.float64
+    )
+
+
+def _energy_table(params: RBMParameters, v: torch.Tensor) -> torch.Tensor:
+    """E(v, h) for every row of v against every hidden state, ``(B, 2^K)``, by brute force."""
+    hs = _states(params.n_hidden)
+    columns = [rbm_energy(params, v, h.expand(len(v), -1)) for h in hs]
+    return torch.stack(columns, dim=1)
+
+
+@pytest.mark.parametrize("visible", [BernoulliVisible(), GaussianVisible(1.0), GaussianVisible(0.5)])
+def test_free_energy_is_core_free_energy_minus_k_log2(visible):
+    params = _params(5, 4, visible=visible)
+    v = _states(5) if visible.discrete else torch.randn(7, 5, generator=torch.Generator().manual_seed(1)).double()
+    table = _energy_table(params, v)  # (B, 16)
+    brute = -torch.logsumexp(-table, dim=1)
+    assert torch.allclose(rbm_free_energy(params, v), brute, atol=1e-10)
+    # ebmlab.free_energy normalises by |Z| = 2^K: F_beta=1 = F_RBM + K log 2
+    assert torch.allclose(ebmlab.free_energy(table, beta=1.0), brute + 4 * math.log(2), atol=1e-10)
+
+
+@pytest.mark.parametrize(("dim", "hidden"), [(6, 4), (4, 7), (8, 8)])
+def test_exact_log_partition_matches_enumerating_both_layers(dim, hidden):
+    params = _params(dim, hidden)
+    table = _energy_table(params, _states(dim))  # (2^D, 2^K)
+    assert math.isclose(float(exact_log_partition(params)), float(torch.logsumexp(-table.flatten(), 0)), rel_tol=1e-12)
+    # chunked enumeration gives the same
+    assert math.isclose(float(exact_log_partition(params, block=3)), float(exact_log_partition(params)), rel_tol=1e-12)
+
+
+def test_gaussian_log_partition_matches_quadrature():
+    params = _params(1, 3, visible=GaussianVisible(0.7))
+    grid = torch.linspace(-15, 15, 60001, dtype=torch.float64).unsqueeze(1)  # (N, 1)
+    log_density = -rbm_free_energy(params, grid)  # (N,)
+    step = float(grid[1] - grid[0])
+    quadrature = float(torch.logsumexp(log_density, 0)) + math.log(step)
+    assert math.isclose(float(exact_log_partition(params)), quadrature, abs_tol=1e-6)
+
+
+def test_exact_log_partition_refuses_large_models():
+    with pytest.raises(ValueError, match="K=30 hidden and D=25 visible"):
+        exact_log_partition(RBMParameters.random(25, 30))
+
+
+@pytest.mark.parametrize("visible", [BernoulliVisible(), GaussianVisible(1.0)])
+def test_ais_agrees_with_exact_log_partition(visible):
+    params = RBMParameters.random(30, 12, scale=0.3, bias_scale=0.3, visible=visible, seed=3)
+    exact = float(exact_log_partition(params))
+    data = (torch.rand(200, 30, generator=torch.Generator().manual_seed(0)) < 0.3).float()
+    base = base_visible_bias(params, data) if visible.discrete else None
+    ais = ais_log_partition(params, n_chains=100, n_betas=1000, base_bias=base, seed=0)
+    # stated tolerance: 0.1 nats, and within 4 standard errors + 0.02
+    assert abs(ais.log_partition - exact) < 0.1
+    assert abs(ais.log_partition - exact) < 4 * ais.log_partition_std + 0.02
+    assert ais.log_weights.shape == (100,)
+
+
+def test_pseudo_likelihood_matches_sklearn_score_samples():
+    rng = np.random.RandomState(0)
+    X = (rng.rand(40, 12) < 0.4).astype(np.float64)
+    sk = BernoulliRBM(n_components=5, random_state=7)
+    sk.components_ = rng.normal(0, 1, (5, 12))
+    sk.intercept_hidden_ = rng.normal(0, 1, 5)
+    sk.intercept_visible_ = rng.normal(0, 1, 12)
+    expected = sk.score_samples(X)
+    params = RBMParameters(
+        torch.from_numpy(sk.components_),
+        torch.from_numpy(sk.intercept_visible_),
+        torch.from_numpy(sk.intercept_hidden_),
+    )
+    flips = torch.from_numpy(np.random.RandomState(7).randint(0, 12, 40))  # what sklearn draws
+    assert np.allclose(pseudo_likelihood(params, torch.from_numpy(X), flips).numpy(), expected, atol=1e-10)
+    ours = RBM(5, random_state=7).initialize(12)
+    ours.components_ = torch.from_numpy(sk.components_).float()
+    ours.intercept_hidden_ = torch.from_numpy(sk.intercept_hidden_).float()
+    ours.intercept_visible_ = torch.from_numpy(sk.intercept_visible_).float()
+    assert np.allclose(ours.score_samples(X.astype(np.float32)), expected, atol=1e-4)
+
+
+def test_full_pseudo_likelihood_is_the_mean_over_flipped_units_and_brute_force():
+    params = _params(6, 3)
+    v = _states(6)[::5]  # (13, 6)
+    full = full_pseudo_likelihood(params, v, block=4)
+    each = [pseudo_likelihood(params, v, torch.full((len(v),), i)) for i in range(6)]
+    assert torch.allclose(full, torch.stack(each).mean(0), atol=1e-10)
+    # brute force: sum_i log p(v_i | v_-i) from free energies
+    brute = torch.zeros(len(v), dtype=torch.float64)
+    for i in range(6):
+        flipped = v.clone()
+        flipped[:, i] = 1 - flipped[:, i]
+        brute += torch.nn.functional.logsigmoid(rbm_free_energy(params, flipped) - rbm_free_energy(params, v))
+    assert torch.allclose(full, brute, atol=1e-10)
+
+
+def test_gibbs_chain_samples_the_exact_distribution():
+    params = _params(3, 2, scale=1.5, seed=2)
+    states = _states(3)
+    exact = torch.softmax(-rbm_free_energy(params, states), 0)  # (8,)
+    result = gibbs_chain(
+        params, torch.zeros(4000, 3, dtype=torch.float64), 30, generator=torch.Generator().manual_seed(0)
+    )
+    codes = (result.samples @ torch.tensor([4.0, 2.0, 1.0], dtype=torch.float64)).long()
+    empirical = torch.bincount(codes, minlength=8).double() / 4000
+    # 4 standard errors of a proportion estimated from 4000 independent chains
+    assert torch.all((empirical - exact).abs() < 4 * torch.sqrt(exact * (1 - exact) / 4000) + 1e-3)
+    assert torch.allclose(result.energy, rbm_free_energy(params, result.samples))
+    assert result.steps == 30
+
+
+class _ReplayRandom:
+    """A stand-in for numpy's RandomState that hands sklearn the uniforms torch drew."""
+
+    def __init__(self, arrays):
+        self.arrays = list(arrays)
+
+    def uniform(self, size):
+        array = self.arrays.pop(0)
+        assert array.shape == tuple(size)
+        return array
+
+
+def test_pcd_update_is_sklearns_update():
+    rng = np.random.RandomState(1)
+    X = (rng.rand(10, 8) < 0.5).astype(np.float64)
+    sk = BernoulliRBM(n_components=4, learning_rate=0.3)
+    sk.components_ = rng.normal(0, 0.5, (4, 8))
+    sk.intercept_hidden_ = rng.normal(0, 0.5, 4)
+    sk.intercept_visible_ = rng.normal(0, 0.5, 8)
+    sk.h_samples_ = (rng.rand(10, 4) < 0.5).astype(np.float64)
+    params = RBMParameters(
+        torch.from_numpy(sk.components_.copy()),
+        torch.from_numpy(sk.intercept_visible_.copy()),
+        torch.from_numpy(sk.intercept_hidden_.copy()),
+    )
+    chain = torch.from_numpy(sk.h_samples_.copy())
+    generator = torch.Generator().manual_seed(5)
+    replay = torch.Generator().manual_seed(5)
+    uniforms = [
+        torch.rand(10, 8, generator=replay, dtype=torch.float64),
+        torch.rand(10, 4, generator=replay, dtype=torch.float64),
+    ]
+    step = contrastive_divergence_step(params, torch.from_numpy(X), chain, learning_rate=0.3, generator=generator)
+    sk._fit(X, _ReplayRandom(u.numpy() for u in uniforms))
+    assert np.allclose(params.weight.numpy(), sk.components_, atol=1e-12)
+    assert np.allclose(params.hidden_bias.numpy(), sk.intercept_hidden_, atol=1e-12)
+    assert np.allclose(params.visible_bias.numpy(), sk.intercept_visible_, atol=1e-12)
+    assert np.array_equal(step.chain.numpy(), sk.h_samples_)
+
+
+def _two_prototypes(n: int = 400, seed: int = 0) -> np.ndarray:
+    rng = np.random.RandomState(seed)
+    prototypes = np.array([[1] * 5 + [0] * 5, [0] * 5 + [1] * 5], dtype=np.float32)
+    rows = prototypes[rng.randint(0, 2, n)]
+    noise = rng.rand(n, 10) < 0.05
+    return np.where(noise, 1 - rows, rows).astype(np.float32)
+
+
+@pytest.mark.parametrize("persistent", [True, False])
+def test_training_raises_the_exact_log_likelihood(persistent):
+    X = _two_prototypes()
+    model = RBM(6, learning_rate=0.1, batch_size=20, n_iter=30, persistent=persistent, random_state=0)
+    model.initialize(10)
+    before = float(model.log_likelihood(X).mean())
+    model.fit(X)
+    after = float(model.log_likelihood(X).mean())
+    # the data's entropy bound: 2 prototypes, 5% flips per unit -> about log 2 + 10 H(0.05) = 2.68 nats
+    assert after > before + 2.0
+    assert after > -4.5
+    assert model.transform(X).shape == (400, 6)
+    assert model.gibbs(X).shape == (400, 10)
+
+
+def test_gaussian_rbm_trains_on_standardised_digits():
+    from sklearn.datasets import load_digits
+
+    data = load_digits().data[:500]
+    std = data.std(0)
+    X = ((data - data.mean(0)) / np.where(std > 0, std, 1)).astype(np.float32)
+    model = RBM(16, learning_rate=0.03, batch_size=50, n_iter=0, visible=GaussianVisible(), random_state=0)
+    model.fit(X)
+    before = float(model.log_likelihood(X).mean())
+    model.set_params(n_iter=20).fit(X)
+    after = float(model.log_likelihood(X).mean())
+    assert after > before + 3.0  # nats per example, exact log Z by enumerating 2^16 hidden states
+    sample = model.sample(8, 50, seed=0)
+    assert sample.samples.shape == (8, 64) and torch.isfinite(sample.energy).all()
+
+
+def test_divergence_names_epoch_and_learning_rate_and_restores_parameters():
+    rng = np.random.RandomState(0)
+    X = (rng.randn(100, 6) * 1e3).astype(np.float32)
+    model = RBM(4, learning_rate=1e6, batch_size=10, visible=GaussianVisible(), random_state=0).initialize(6)
+    start = model.components_.clone()
+    with pytest.raises(FloatingPointError, match=r"epoch 1, minibatch \d+ of 10.*learning_rate=1000000.0"):
+        model.fit_epoch(X, epoch=1)
+    assert torch.equal(model.components_, start)
+
+
+def test_bad_input_errors():
+    model = RBM(3, random_state=0)
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        model.fit(np.full((4, 2), 2.0))
+    with pytest.raises(ValueError, match="2-D"):
+        model.fit(np.zeros(4))
+    with pytest.raises(ValueError, match="NaN"):
+        model.fit(np.array([[0.0, np.nan]]))
+    with pytest.raises(ValueError, match="not fitted"):
+        RBM().transform(np.zeros((1, 2)))
+    fitted = RBM(3, n_iter=1, random_state=0).fit(np.zeros((4, 2)))
+    with pytest.raises(ValueError, match="2 features"):
+        fitted.transform(np.zeros((1, 5)))
+    with pytest.raises(TypeError, match="BernoulliVisible"):
+        pseudo_likelihood(
+            RBMParameters.random(2, 1, visible=GaussianVisible()), torch.zeros(1, 2), torch.zeros(1).long()
+        )
+    with pytest.raises(ValueError, match="binary"):
+        pseudo_likelihood(RBMParameters.random(2, 1), torch.full((1, 2), 0.5), torch.zeros(1).long())
+    with pytest.raises(ValueError, match="sigma"):
+        GaussianVisible(sigma=-1.0)
+    with pytest.raises(ValueError, match="learning_rate"):
+        RBM(learning_rate=0.0).fit(np.zeros((2, 2)))
+    with pytest.raises(ValueError, match="biases must have shapes"):
+        RBMParameters(torch.zeros(2, 3), torch.zeros(2), torch.zeros(2))
+
+
+def test_divergent_gibbs_chain_names_the_step():
+    params = RBMParameters(torch.full((4, 3), 1e38), torch.zeros(3), torch.full((4,), 50.0), GaussianVisible())
+    with pytest.raises(FloatingPointError, match="step 1 of 5"):
+        gibbs_chain(params, torch.zeros(2, 3), 5, generator=torch.Generator().manual_seed(0))
