@@ -100,7 +100,9 @@ def test_nll_sample_estimate_of_partition():
 def test_hinge_margin_zero_when_satisfied():
     positive = torch.tensor([0.0, 0.0])
     negatives = torch.tensor([[1.0, 5.0], [0.4, 9.0]])
-    torch.testing.assert_close(L.hinge_loss(positive, negatives, margin=1.0, reduction="none"), torch.tensor([0.0, 0.6]))
+    torch.testing.assert_close(
+        L.hinge_loss(positive, negatives, margin=1.0, reduction="none"), torch.tensor([0.0, 0.6])
+    )
 
 
 def test_modules_match_functions():

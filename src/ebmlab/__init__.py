@@ -15,6 +15,7 @@ from .inference import (
     exhaustive_argmin,
 )
 from .runs import RunDirectory
+from .samplers import DivergedChainError, Langevin, ReplayBuffer, SampleResult, langevin
 
 __version__ = "0.1.0"
 
@@ -29,7 +30,12 @@ __all__ = [
     "LatentSpace",
     "OneHotLatent",
     "RealLatent",
+    "DivergedChainError",
+    "Langevin",
+    "ReplayBuffer",
     "RunDirectory",
+    "SampleResult",
+    "langevin",
     "exhaustive_argmin",
     "free_energy",
     "softmin",

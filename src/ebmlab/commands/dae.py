@@ -30,7 +30,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--latent", type=positive_int, default=None, help="code size (default 2 / 32)")
     parser.add_argument("--epochs", type=positive_int, default=None, help="epochs (default 200 / 60)")
     parser.add_argument("--batch-size", type=positive_int, default=128)
-    parser.add_argument("--lr", type=positive_float, default=1e-3, help="Adam learning rate (default 1e-3)")
+    parser.add_argument("--lr", type=positive_float, default=3e-3, help="Adam learning rate (default 3e-3)")
     parser.add_argument("--n-samples", type=positive_int, default=None, help="training points (default 4000 2-D / all)")
     add_run_arguments(parser)
 

@@ -23,7 +23,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     )
     parser.add_argument("--iterations", type=positive_int, default=2000, help="training steps (default 2000)")
     parser.add_argument("--batch-size", type=positive_int, default=256)
-    parser.add_argument("--lr", type=positive_float, default=1e-3)
+    parser.add_argument("--lr", type=positive_float, default=3e-3, help="Adam learning rate (default 3e-3)")
     parser.add_argument("--hidden", type=positive_int, default=128, help="hidden width (default 128)")
     parser.add_argument("--langevin-steps", type=positive_int, default=20, help="k, steps per chain (default 20)")
     parser.add_argument("--step-size", type=positive_float, default=0.01, help="Langevin step size (default 0.01)")

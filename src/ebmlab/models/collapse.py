@@ -87,7 +87,8 @@ class LinearLatentEnergy(Energy):
             raise ValueError(f"LinearLatentEnergy has a closed form for beta=inf only, got beta={beta}")
         residual = y - self.bias  # (B, D)
         outer = self.weight @ self.weight.t() + self.ridge * torch.eye(y.shape[1], dtype=y.dtype)  # (D, D)
-        solved = torch.linalg.solve(outer, residual.t()).t()  # (B, D)
+        # a D x D inverse then one product: faster than a batched solve for the small D used here
+        solved = residual @ torch.linalg.inv(outer)  # (B, D); outer is symmetric
         return self.ridge * (residual * solved).sum(1)
 
     def normalise_columns(self) -> None:

@@ -191,7 +191,7 @@ class DAEConfig:
     latent: int | None = None  # 2 / 32
     epochs: int | None = None  # 200 / 60
     batch_size: int = 128
-    lr: float = 1e-3
+    lr: float = 3e-3
     n_samples: int | None = None
     data_root: str | None = None
     seed: int = 0
@@ -244,7 +244,7 @@ def _load(config: DAEConfig) -> tuple[Tensor, tuple[int, int] | None]:
 def train_dae(
     config: DAEConfig, *, run: RunDirectory | None = None, resume: bool = False, show_progress: bool = True
 ) -> DAEFit:
-    """Train a denoising autoencoder: minimise :math:`\\mathrm{mean}\\|y - \\mathrm{Dec}(\\mathrm{Enc}(\\tilde y))\\|^2`.
+    """Train a denoising autoencoder by minimising :math:`\\mathrm{mean}\\, E(y, \\tilde y)` (module doc).
 
     With ``run``: config.json, per-epoch metrics.jsonl, checkpoints every ``checkpoint_every``
     epochs and at the end; ``resume=True`` continues from the checkpoint.

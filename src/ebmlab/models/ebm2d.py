@@ -120,7 +120,7 @@ class EBM2DConfig:
     depth: int = 2
     iterations: int = 2000
     batch_size: int = 256
-    lr: float = 1e-3
+    lr: float = 3e-3
     langevin_steps: int = 20
     step_size: float = 0.01
     noise_scale: float = 0.1
