@@ -148,9 +148,10 @@ def plot_collapse(fits: Sequence, path: Path) -> Path:
         "contrastive": "simple contrastive loss",
         "regularised": "energy loss, ‖w_j‖ = 1 (regularised)",
     }
-    for ax, fit in zip(np.atleast_1d(axes), fits, strict=True):
-        gx, gy, values = energy_grid(fit.model.free_energy, (-3, 3), (-3, 3), resolution=120)
-        mesh = ax.contourf(gx, gy, values, levels=np.linspace(0, max(1e-3, float(values.max())), 30), cmap="viridis")
+    grids = [energy_grid(fit.model.free_energy, (-3, 3), (-3, 3), resolution=120) for fit in fits]
+    top = max(1e-3, max(float(values.max()) for _, _, values in grids))  # one colour scale: flat looks flat
+    for ax, fit, (gx, gy, values) in zip(np.atleast_1d(axes), fits, grids, strict=True):
+        mesh = ax.contourf(gx, gy, values, levels=np.linspace(0, top, 30), cmap="viridis")
         fig.colorbar(mesh, ax=ax, shrink=0.75)
         data = fit.data.numpy()
         ax.scatter(data[:, 0], data[:, 1], s=2, color="white", alpha=0.5)
