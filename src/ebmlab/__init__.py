@@ -16,6 +16,7 @@ from .inference import (
 )
 from .models.rbm import RBM, BernoulliVisible, GaussianVisible, RBMParameters
 from .runs import RunDirectory
+from .samplers import DivergedChainError, Langevin, ReplayBuffer, SampleResult, langevin
 
 __version__ = "0.1.0"
 
@@ -34,7 +35,12 @@ __all__ = [
     "RBM",
     "RBMParameters",
     "RealLatent",
+    "DivergedChainError",
+    "Langevin",
+    "ReplayBuffer",
     "RunDirectory",
+    "SampleResult",
+    "langevin",
     "exhaustive_argmin",
     "free_energy",
     "softmin",
