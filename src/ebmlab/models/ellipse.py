@@ -23,6 +23,7 @@ from torch import Tensor, nn
 from .._validation import check_int, check_positive, resolve_device
 from ..datasets import make_ellipse
 from ..energy import Energy, GridLatent, RealLatent
+from ..losses import energy_loss
 from ..runs import RunDirectory, progress
 
 __all__ = [
@@ -213,7 +214,8 @@ def _new_model(config: EllipseConfig, restart: int) -> Energy:
 
 
 def _full_loss(model: Energy, y: Tensor, x: Tensor | None, beta: float) -> Tensor:
-    return model.free_energy(y, beta, x).mean()
+    """The energy loss functional L = mean_y F_β(y[, x])."""
+    return energy_loss(model.free_energy(y, beta, x))
 
 
 def train_ellipse(
