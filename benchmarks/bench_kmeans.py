@@ -167,7 +167,8 @@ def main() -> None:
     if rows:
         print()
         print(
-            "| case | N × D | K | iters (sk/ours) | sklearn s | ebmlab s | faiss s | ebmlab/sklearn | inertia sklearn | inertia ebmlab | rel. diff | faiss inertia | labels agree |"
+            "| case | N × D | K | iters (sk/ours) | sklearn s | ebmlab s | faiss s | ebmlab/sklearn | "
+            "inertia sklearn | inertia ebmlab | rel. diff | faiss inertia | labels agree |"
         )
         print("|---|---|---|---|---|---|---|---|---|---|---|---|---|")
         for r in rows:
@@ -195,7 +196,8 @@ def main() -> None:
         print()
         print(
             f"(c) N={n:,} D=64 K=256: {info['seconds']:.2f} s for {info['n_iter']} iterations, inertia "
-            f"{info['inertia']:.6g}; data {info['data_bytes'] / 2**30:.3f} GiB, peak RSS {info['peak_rss'] / 2**30:.3f} GiB "
+            f"{info['inertia']:.6g}; data {info['data_bytes'] / 2**30:.3f} GiB, "
+            f"peak RSS {info['peak_rss'] / 2**30:.3f} GiB "
             f"({extra:.3f} GiB above the RSS once the data were loaded)"
         )
 
