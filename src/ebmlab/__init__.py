@@ -14,6 +14,7 @@ from .inference import (
     InferenceResult,
     exhaustive_argmin,
 )
+from .models.kmeans import KMeans, KMeansEnergy, KMeansResult, k_means, kmeans_plusplus
 from .runs import RunDirectory
 
 __version__ = "0.1.0"
@@ -26,11 +27,16 @@ __all__ = [
     "GradientDescent",
     "GridLatent",
     "InferenceResult",
+    "KMeans",
+    "KMeansEnergy",
+    "KMeansResult",
     "LatentSpace",
     "OneHotLatent",
     "RealLatent",
     "RunDirectory",
     "exhaustive_argmin",
     "free_energy",
+    "k_means",
+    "kmeans_plusplus",
     "softmin",
 ]

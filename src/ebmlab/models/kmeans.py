@@ -207,7 +207,7 @@ class KMeansEnergy(Energy):
         >>> energy.infer(y).latent
         tensor([[1., 0.]])
         >>> round(energy.free_energy(y, beta=1.0).item(), 4)  # −log((e^−1 + e^−9) / 2)
-        1.6929
+        1.6928
     """
 
     def __init__(self, centroids: Tensor) -> None:
