@@ -14,6 +14,7 @@ from .inference import (
     InferenceResult,
     exhaustive_argmin,
 )
+from .models.kmeans import KMeans, KMeansEnergy, KMeansResult, k_means, kmeans_plusplus
 from .models.rbm import RBM, BernoulliVisible, GaussianVisible, RBMParameters
 from .runs import RunDirectory
 from .samplers import DivergedChainError, Langevin, ReplayBuffer, SampleResult, langevin
@@ -30,6 +31,9 @@ __all__ = [
     "GradientDescent",
     "GridLatent",
     "InferenceResult",
+    "KMeans",
+    "KMeansEnergy",
+    "KMeansResult",
     "LatentSpace",
     "OneHotLatent",
     "RBM",
@@ -43,5 +47,7 @@ __all__ = [
     "langevin",
     "exhaustive_argmin",
     "free_energy",
+    "k_means",
+    "kmeans_plusplus",
     "softmin",
 ]

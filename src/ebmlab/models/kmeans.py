@@ -1,0 +1,935 @@
+"""K-means as an energy-based model: the lecture's first regularised latent-variable EBM.
+
+The latent is one-hot, :math:`z \\in \\mathbb{I}_K`; the decoder is linear, :math:`\\tilde y = Wz`
+(row k of the ``(K, D)`` matrix ``W`` is centroid k); the energy is the reconstruction cost
+
+.. math:: E(y, z) = \\lVert y - Wz \\rVert^2 .
+
+Zero temperature (β = ∞): :math:`F_\\infty(y) = \\min_k \\lVert y - w_k \\rVert^2`, ž = argmin, and
+minimising :math:`\\sum_y F_\\infty(y)` by alternating ž and W is Lloyd's algorithm (the lecture's
+``E = cdist(Y, W)²; F, z = E.min(-1); W[k] = Y[z == k].mean(0)``). Finite β: the responsibilities
+are :math:`\\mathrm{softmin}_\\beta(E(y, \\cdot))` and the centroids their weighted means (soft
+k-means), with an optional annealing schedule of β.
+
+Three layers, as in scikit-learn: the public function :func:`k_means`, the estimator
+:class:`KMeans` (fit/predict/transform/score/partial_fit), and private workers that assume valid
+input. Distances are computed block by block as ‖y‖² − 2y·wᵀ + ‖w‖², so memory stays bounded; the
+assignment step is the core's :func:`ebmlab.exhaustive_argmin`. The default algorithm for large
+problems is an exact accelerated Lloyd (triangle-inequality filtering, :mod:`._kmeans_accel`)
+that gives the same assignments while skipping most distance computations.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
+from torch import Tensor, nn
+
+from .._validation import as_tensor, check_finite, check_int, check_matrix, check_positive, resolve_device, to_caller
+from ..energy import Energy, OneHotLatent
+from ..free_energy import free_energy, softmin
+from ..inference import ArgminResult, InferenceResult, exhaustive_argmin
+from ..runs import RunDirectory, progress
+from ._kmeans_accel import LloydRun, lloyd_accelerated
+
+__all__ = [
+    "KMeans",
+    "KMeansConfig",
+    "KMeansEnergy",
+    "KMeansFit",
+    "KMeansResult",
+    "assign_clusters",
+    "k_means",
+    "kmeans_plusplus",
+    "lecture_demo_data",
+    "minibatch_step",
+    "squared_distances",
+    "train_kmeans",
+]
+
+_BLOCK_ELEMENTS = 1 << 22  # 4 Mi entries per (rows × K) block
+_ALGORITHMS = ("auto", "lloyd", "accelerated")
+_AUTO_ACCELERATED = 1 << 16  # B·K from which "auto" picks the accelerated Lloyd
+
+
+# ------------------------------------------------------------------------------- functional core
+
+
+def squared_distances(
+    y: Tensor, centroids: Tensor, *, y_sq: Tensor | None = None, centroids_sq: Tensor | None = None
+) -> Tensor:
+    """All squared distances ‖y_b − w_k‖² in the matrix form ‖y‖² − 2y·wᵀ + ‖w‖², clamped at 0.
+
+    .. math:: E_{bk} = \\lVert y_b\\rVert^2 - 2\\, y_b^\\top w_k + \\lVert w_k \\rVert^2
+
+    Shape:
+        y ``(B, D)``, centroids ``(K, D)``, y_sq ``(B,)``, centroids_sq ``(K,)`` → ``(B, K)``.
+
+    Example:
+        >>> import torch
+        >>> squared_distances(torch.tensor([[0.0, 0.0], [3.0, 4.0]]), torch.tensor([[0.0, 0.0]]))
+        tensor([[ 0.],
+                [25.]])
+    """
+    if y_sq is None:
+        y_sq = (y * y).sum(dim=1)
+    if centroids_sq is None:
+        centroids_sq = (centroids * centroids).sum(dim=1)
+    energies = torch.addmm(centroids_sq, y, centroids.T, alpha=-2.0)  # (B, K)
+    energies += y_sq.unsqueeze(1)
+    return energies.clamp_min_(0.0)
+
+
+def assign_clusters(
+    y: Tensor, centroids: Tensor, *, y_sq: Tensor | None = None, row_block: int | None = None
+) -> ArgminResult:
+    """The assignment step ž_b = argmin_k ‖y_b − w_k‖², by the core's blocked argmin kernel.
+
+    Memory is bounded by one ``(row_block, K)`` block (about 4 Mi energies by default).
+
+    Shape:
+        y ``(B, D)``, centroids ``(K, D)`` → :class:`~ebmlab.ArgminResult` of ``(B,)`` energies and indices.
+
+    Example:
+        >>> import torch
+        >>> found = assign_clusters(torch.tensor([[0.1, 0.0], [2.0, 2.1]]), torch.tensor([[0.0, 0.0], [2.0, 2.0]]))
+        >>> found.index.tolist(), [round(v, 4) for v in found.energy.tolist()]
+        ([0, 1], [0.01, 0.01])
+    """
+    if y_sq is None:
+        y_sq = _row_norms(y)
+    c_sq = (centroids * centroids).sum(dim=1)  # (K,)
+
+    def pairwise(rows: slice, latents: slice) -> Tensor:
+        return squared_distances(y[rows], centroids[latents], y_sq=y_sq[rows], centroids_sq=c_sq[latents])
+
+    count = centroids.shape[0]
+    latent_block = min(count, 4096)
+    if row_block is None:
+        row_block = max(1, _BLOCK_ELEMENTS // latent_block)
+    return exhaustive_argmin(pairwise, y.shape[0], count, row_block=row_block, latent_block=latent_block)
+
+
+def kmeans_plusplus(
+    y: Tensor, n_clusters: int, *, generator: torch.Generator | None = None, n_local_trials: int | None = None
+) -> Tensor:
+    """Greedy k-means++ seeding (Arthur & Vassilvitskii 2007; greedy variant as scikit-learn).
+
+    The first centroid is a uniformly drawn point; each next one is the best (lowest potential
+    :math:`\\sum_b \\min_k \\lVert y_b - w_k\\rVert^2`) of ``n_local_trials`` = 2 + ⌊log K⌋ points drawn
+    with probability proportional to their current :math:`F_\\infty(y)`.
+
+    Shape:
+        y ``(B, D)`` → centroids ``(K, D)``, each a row of ``y``.
+
+    Example:
+        >>> import torch
+        >>> y = torch.tensor([[0.0, 0.0], [0.1, 0.0], [10.0, 10.0], [10.1, 10.0]])
+        >>> centers = kmeans_plusplus(y, 2, generator=torch.Generator().manual_seed(0))
+        >>> sorted(round(float(c[0])) for c in centers)
+        [0, 10]
+    """
+    n, _ = y.shape
+    if n_local_trials is None:
+        n_local_trials = 2 + int(math.log(n_clusters))
+    y_sq = _row_norms(y)
+    first = int(torch.randint(n, (1,), generator=generator))
+    chosen = [first]
+    closest = _distances_to(y, y_sq, y[first : first + 1])[:, 0]  # (B,)
+    potential = float(closest.sum(dtype=torch.float64))
+    for _ in range(1, n_clusters):
+        if potential > 0:
+            cumulative = torch.cumsum(closest.to(torch.float64).cpu(), dim=0)
+            draws = torch.rand(n_local_trials, generator=generator, dtype=torch.float64) * cumulative[-1]
+            candidates = torch.searchsorted(cumulative, draws).clamp_(max=n - 1)
+        else:  # every point coincides with a chosen centroid: any point will do
+            candidates = torch.randint(n, (n_local_trials,), generator=generator)
+        candidates = candidates.to(y.device)
+        to_candidates = _distances_to(y, y_sq, y[candidates])  # (B, trials)
+        trial = torch.minimum(closest.unsqueeze(1), to_candidates)  # (B, trials)
+        potentials = trial.sum(dim=0, dtype=torch.float64)  # (trials,)
+        best = int(potentials.argmin())
+        chosen.append(int(candidates[best]))
+        closest = trial[:, best].contiguous()
+        potential = float(potentials[best])
+    return y[torch.tensor(chosen, device=y.device)].clone()
+
+
+def minibatch_step(centroids: Tensor, counts: Tensor, batch: Tensor, beta: float = math.inf) -> tuple[Tensor, Tensor]:
+    """One streaming (mini-batch) k-means update: every centroid stays the running mean of its points.
+
+    .. math:: n_k \\leftarrow n_k + \\textstyle\\sum_b r_{bk},\\qquad
+              w_k \\leftarrow w_k + \\frac{1}{n_k}\\textstyle\\sum_b r_{bk}(y_b - w_k)
+
+    with :math:`r_b = \\mathrm{softmin}_\\beta(E(y_b, \\cdot))` (one-hot at β = ∞), i.e. Sculley's
+    (2010) per-centroid learning rate 1/n_k.
+
+    Shape:
+        centroids ``(K, D)``, counts ``(K,)`` float64, batch ``(B, D)`` → new ``(K, D)`` and ``(K,)``.
+
+    Example:
+        >>> import torch
+        >>> w, n = minibatch_step(torch.zeros(1, 1), torch.zeros(1, dtype=torch.float64), torch.tensor([[2.0], [4.0]]))
+        >>> w, n
+        (tensor([[3.]]), tensor([2.], dtype=torch.float64))
+    """
+    weights, sums = _weighted_sums(batch, centroids, beta)  # (K,), (K, D) float64
+    new_counts = counts + weights
+    step = (sums - weights.unsqueeze(1) * centroids.double()) / new_counts.clamp_min(1e-300).unsqueeze(1)
+    updated = torch.where(new_counts.unsqueeze(1) > 0, centroids.double() + step, centroids.double())
+    return updated.to(centroids.dtype), new_counts
+
+
+# ------------------------------------------------------------------------------------ the energy
+
+
+class KMeansEnergy(Energy):
+    """E(y, z) = ‖y − Wz‖², z one-hot in 𝕀_K: the lecture's K-means energy.
+
+    Args:
+        centroids: the decoder W as a ``(K, D)`` tensor (row k = centroid k = Dec(e_k)).
+
+    Shape:
+        y ``(B, D)``, z ``(B, K)`` one-hot → ``(B,)``; :meth:`pairwise` → ``(B, K')``.
+
+    Example:
+        >>> import math, torch
+        >>> energy = KMeansEnergy(torch.tensor([[0.0, 0.0], [4.0, 0.0]]))
+        >>> y = torch.tensor([[1.0, 0.0]])
+        >>> energy(y, torch.tensor([[0.0, 1.0]])).item(), energy.free_energy(y).item()
+        (9.0, 1.0)
+        >>> energy.infer(y).latent
+        tensor([[1., 0.]])
+        >>> round(energy.free_energy(y, beta=1.0).item(), 4)  # −log((e^−1 + e^−9) / 2)
+        1.6928
+    """
+
+    def __init__(self, centroids: Tensor) -> None:
+        super().__init__()
+        if centroids.ndim != 2:
+            raise ValueError(f"centroids must be 2-D (K, D), got shape {tuple(centroids.shape)}")
+        self.centroids = nn.Parameter(centroids.detach().clone(), requires_grad=False)
+        self.latent = OneHotLatent(centroids.shape[0])
+
+    def decode(self, z: Tensor) -> Tensor:
+        """ỹ = Dec(z) = Wz. Shape: z ``(B, K)`` → ``(B, D)``."""
+        return z.to(self.centroids.dtype) @ self.centroids
+
+    def forward(self, y: Tensor, z: Tensor, x: Tensor | None = None) -> Tensor:
+        return (y - self.decode(z)).pow(2).sum(dim=1)  # (B,)
+
+    def pairwise(self, y: Tensor, z_values: Tensor, x: Tensor | None = None) -> Tensor:
+        return squared_distances(y, self.decode(z_values).to(y.dtype))  # (B, K')
+
+    def assign(self, y: Tensor) -> ArgminResult:
+        """ž as cluster indices and F_∞(y), without forming one-hot codes. Shape: ``(B, D)`` → ``(B,)``, ``(B,)``."""
+        return assign_clusters(y, self.centroids.to(y.dtype))
+
+    def infer(self, y: Tensor) -> InferenceResult:
+        """ž = argmin_z E(y, z) as one-hot codes ``(B, K)``; ``decode(ž)`` = W[ž] is ỹ."""
+        found = self.assign(y)
+        one_hot = torch.zeros(y.shape[0], self.latent.size, dtype=y.dtype, device=y.device)
+        one_hot.scatter_(1, found.index.unsqueeze(1), 1.0)
+        return InferenceResult(one_hot, found.energy, iterations=1, converged=True)
+
+    def free_energy(self, y: Tensor, beta: float = math.inf, x: Tensor | None = None) -> Tensor:
+        """F_β(y): min_k ‖y − w_k‖² at β = ∞, else the soft-min over the K centroids. ``(B, D)`` → ``(B,)``."""
+        check_positive(beta, "beta")
+        if math.isinf(beta):
+            return self.assign(y).energy
+        centroids = self.centroids.to(y.dtype)
+        step = max(1, _BLOCK_ELEMENTS // centroids.shape[0])
+        parts = [free_energy(squared_distances(y[s : s + step], centroids), beta) for s in range(0, len(y), step)]
+        return torch.cat(parts) if parts else y.new_zeros(0)
+
+
+# ------------------------------------------------------------------------------ private workers
+
+
+def _row_norms(y: Tensor) -> Tensor:
+    """‖y_b‖² by blocks (no ``(B, D)`` temporary). Shape ``(B, D)`` → ``(B,)``."""
+    out = torch.empty(y.shape[0], dtype=y.dtype, device=y.device)
+    step = _cache_rows(y.shape[1])
+    for start in range(0, y.shape[0], step):
+        block = y[start : start + step]
+        out[start : start + step] = torch.einsum("bd,bd->b", block, block)
+    return out
+
+
+def _distances_to(y: Tensor, y_sq: Tensor, points: Tensor) -> Tensor:
+    """Squared distances of all rows to a few points, by row blocks. ``(B, D)``, ``(T, D)`` → ``(B, T)``."""
+    p_sq = (points * points).sum(dim=1)
+    out = torch.empty(y.shape[0], points.shape[0], dtype=y.dtype, device=y.device)
+    step = max(1, _BLOCK_ELEMENTS // max(points.shape[0], y.shape[1], 1))
+    for start in range(0, y.shape[0], step):
+        rows = slice(start, start + step)
+        out[rows] = squared_distances(y[rows], points, y_sq=y_sq[rows], centroids_sq=p_sq)
+    return out
+
+
+def _cache_rows(dim: int) -> int:
+    """Rows per block for elementwise passes and float64 casts: about 1 MiB, so it stays in cache."""
+    return max(16, (1 << 18) // max(dim, 1))
+
+
+def _column_mean(y: Tensor) -> Tensor:
+    """Mean of each column, float32 partial sums accumulated in float64. ``(B, D)`` → ``(D,)``."""
+    total = torch.zeros(y.shape[1], dtype=torch.float64, device=y.device)
+    for start in range(0, y.shape[0], 4096):
+        total += y[start : start + 4096].sum(dim=0).double()
+    return total / y.shape[0]
+
+
+def _inertia(y: Tensor, centers: Tensor, labels: Tensor) -> float:
+    """Σ_b ‖y_b − w_{ž_b}‖², computed directly (not in the matrix form) and summed in float64."""
+    total = torch.zeros((), dtype=torch.float64, device=y.device)
+    step = _cache_rows(y.shape[1])
+    for start in range(0, y.shape[0], step):
+        diff = y[start : start + step] - centers[labels[start : start + step]]  # (b, D)
+        total += torch.einsum("bd,bd->b", diff, diff).sum(dtype=torch.float64)
+    return float(total)
+
+
+def _cluster_sums(y: Tensor, labels: Tensor, count: int) -> tuple[Tensor, Tensor]:
+    """Per-cluster sums (float64, ``(K, D)``) and sizes (float64, ``(K,)``)."""
+    sums = torch.zeros(count, y.shape[1], dtype=torch.float64, device=y.device)
+    step = _cache_rows(y.shape[1])
+    for start in range(0, y.shape[0], step):
+        sums.index_add_(0, labels[start : start + step], y[start : start + step].double())
+    return sums, torch.bincount(labels, minlength=count).to(torch.float64)
+
+
+def _weighted_sums(y: Tensor, centers: Tensor, beta: float) -> tuple[Tensor, Tensor]:
+    """Σ_b r_bk and Σ_b r_bk y_b with r_b = softmin_β(E(y_b, ·)), in float64. ``(K,)``, ``(K, D)``."""
+    count = centers.shape[0]
+    if math.isinf(beta):
+        labels = assign_clusters(y, centers).index
+        sums, counts = _cluster_sums(y, labels, count)
+        return counts, sums
+    weights = torch.zeros(count, dtype=torch.float64, device=y.device)
+    sums = torch.zeros(count, y.shape[1], dtype=torch.float64, device=y.device)
+    step = max(1, _BLOCK_ELEMENTS // max(count, y.shape[1]))
+    c_sq = (centers * centers).sum(dim=1)
+    for start in range(0, y.shape[0], step):
+        block = y[start : start + step]
+        resp = softmin(squared_distances(block, centers, centroids_sq=c_sq), beta)  # (b, K)
+        weights += resp.sum(dim=0, dtype=torch.float64)
+        sums += (resp.T @ block).double()
+    return weights, sums
+
+
+def _relocate(y: Tensor, centers: Tensor, labels: Tensor, sums: Tensor, counts: Tensor) -> tuple[Tensor, Tensor]:
+    """Re-seed empty clusters with the points farthest from their centroids (as scikit-learn).
+
+    Each far point becomes the sum of the empty cluster and leaves its own cluster's sum; the
+    labels are not changed (the next assignment step does that). Works on the given tensors.
+    """
+    empty = torch.nonzero(counts == 0).squeeze(1)
+    distances = torch.empty(y.shape[0], dtype=y.dtype, device=y.device)
+    step = _cache_rows(y.shape[1])
+    for start in range(0, y.shape[0], step):
+        diff = y[start : start + step] - centers[labels[start : start + step]]
+        distances[start : start + step] = torch.einsum("bd,bd->b", diff, diff)
+    far = distances.topk(min(empty.numel(), y.shape[0])).indices
+    for point, cluster in zip(far.tolist(), empty.tolist(), strict=False):
+        old = int(labels[point])
+        if counts[old] > 1:  # never empty the donor: a point already alone stays where it is
+            sums[old] -= y[point].double()
+            counts[old] -= 1
+            sums[cluster] = y[point].double()
+            counts[cluster] = 1
+    return sums, counts
+
+
+def _means(sums: Tensor, counts: Tensor, fallback: Tensor) -> Tensor:
+    """sums / counts, keeping ``fallback`` where a cluster is (still) empty: never a NaN centroid."""
+    means = sums / counts.clamp_min(1e-300).unsqueeze(1)
+    return torch.where(counts.unsqueeze(1) > 0, means, fallback.double()).to(fallback.dtype)
+
+
+def _lloyd_plain(
+    y: Tensor, centers: Tensor, *, max_iter: int, tol: float, y_sq: Tensor, track_inertia: bool
+) -> LloydRun:
+    """Lloyd's algorithm exactly as the lecture: assign by exhaustive argmin, then cluster means.
+
+    Stops on strict convergence (no label changed) or when Σ_k ‖Δw_k‖² ≤ tol; then, unless strict,
+    re-assigns so the labels match the final centroids (scikit-learn's rule, kept for agreement).
+    """
+    count = centers.shape[0]
+    labels_old: Tensor | None = None
+    history: list[float] = []
+    strict = converged = False
+    iteration = 0
+    while iteration < max_iter:
+        iteration += 1
+        labels = assign_clusters(y, centers, y_sq=y_sq).index  # ž = argmin_k E(y, k)
+        if track_inertia:
+            history.append(_inertia(y, centers, labels))
+        sums, counts = _cluster_sums(y, labels, count)
+        if bool((counts == 0).any()):
+            sums, counts = _relocate(y, centers, labels, sums, counts)
+        new_centers = _means(sums, counts, centers)  # W[k] = mean of Y[ž == k]
+        shift = float((new_centers.double() - centers.double()).pow(2).sum())
+        centers = new_centers
+        if labels_old is not None and torch.equal(labels, labels_old):
+            strict = converged = True
+            break
+        if shift <= tol:
+            converged = True
+            break
+        labels_old = labels
+    labels = labels if strict else assign_clusters(y, centers, y_sq=y_sq).index
+    return LloydRun(centers, labels, iteration, converged, tuple(history))
+
+
+def _soft_kmeans(
+    y: Tensor, centers: Tensor, beta: float, *, max_iter: int, tol: float, track_inertia: bool
+) -> LloydRun:
+    """Soft k-means at inverse temperature β: responsibilities softmin_β(E), weighted means."""
+    history: list[float] = []
+    converged = False
+    iteration = 0
+    while iteration < max_iter:
+        iteration += 1
+        if track_inertia:
+            history.append(_inertia(y, centers, assign_clusters(y, centers).index))
+        weights, sums = _weighted_sums(y, centers, beta)
+        if bool((weights <= 0).any()):  # responsibilities underflowed to zero: re-seed like empty clusters
+            labels = assign_clusters(y, centers).index
+            sums, weights = _relocate(y, centers, labels, sums, torch.where(weights > 0, weights, 0.0))
+        new_centers = _means(sums, weights, centers)
+        shift = float((new_centers.double() - centers.double()).pow(2).sum())
+        centers = new_centers
+        if shift <= tol:
+            converged = True
+            break
+    return LloydRun(centers, assign_clusters(y, centers).index, iteration, converged, tuple(history))
+
+
+# --------------------------------------------------------------------------------- public function
+
+
+@dataclass(frozen=True)
+class KMeansResult:
+    """The outcome of :func:`k_means` (the best of the ``n_init`` restarts).
+
+    Attributes:
+        centers: the centroids W, ``(K, D)``.
+        labels: ž of every training point, ``(B,)`` int64.
+        inertia: :math:`\\sum_b F_\\infty(y_b) = \\sum_b \\lVert y_b - w_{\\check z_b}\\rVert^2`.
+        n_iter: iterations of the kept restart (all annealing stages together).
+        converged: whether the kept restart met a stopping rule before ``max_iter``.
+        inertia_history: inertia of each assignment step of the kept restart (empty unless tracked).
+    """
+
+    centers: Any
+    labels: Any
+    inertia: float
+    n_iter: int
+    converged: bool
+    inertia_history: tuple[float, ...] = field(default=())
+
+
+def _check_beta_schedule(beta_schedule: Sequence[float] | None) -> tuple[float, ...]:
+    if beta_schedule is None:
+        return ()
+    if isinstance(beta_schedule, (str, bytes)) or not isinstance(beta_schedule, (Sequence, np.ndarray)):
+        raise TypeError(f"beta_schedule must be a sequence of positive numbers or None, got {beta_schedule!r}")
+    return tuple(check_positive(float(b), "beta_schedule entry") for b in beta_schedule)
+
+
+def _check_settings(
+    n_clusters: int, beta: float, init: Any, n_init: int, max_iter: int, tol: float, algorithm: str
+) -> None:
+    check_int(n_clusters, "n_clusters")
+    check_positive(beta, "beta")
+    check_int(n_init, "n_init")
+    check_int(max_iter, "max_iter")
+    check_positive(tol, "tol", strict=False)
+    if algorithm not in _ALGORITHMS:
+        raise ValueError(f"algorithm must be one of {_ALGORITHMS}, got algorithm={algorithm!r}")
+    if isinstance(init, str):
+        if init not in ("k-means++", "random"):
+            raise ValueError(f"init must be 'k-means++', 'random' or an array (n_clusters, n_features), got {init!r}")
+    elif n_init != 1:
+        raise ValueError(f"an explicit init array gives one start: pass n_init=1, got n_init={n_init}")
+
+
+def _initial_centers(y: Tensor, n_clusters: int, init: Any, generator: torch.Generator) -> Tensor:
+    if isinstance(init, str):
+        if init == "random":  # the lecture's W = Y[torch.randperm(len(Y))[:K]]
+            return y[torch.randperm(len(y), generator=generator)[:n_clusters].to(y.device)].clone()
+        return kmeans_plusplus(y, n_clusters, generator=generator)
+    centers = as_tensor(init, "init", dtype=y.dtype, device=y.device)
+    if tuple(centers.shape) != (n_clusters, y.shape[1]):
+        raise ValueError(
+            f"init must have shape (n_clusters, n_features) = ({n_clusters}, {y.shape[1]}), "
+            f"got shape {tuple(centers.shape)}"
+        )
+    check_finite(centers, "init")
+    return centers.clone()
+
+
+def _seeds(random_state: Any, count: int) -> list[int]:
+    from sklearn.utils import check_random_state
+
+    if isinstance(random_state, torch.Generator):
+        return [int(torch.randint(2**62, (1,), generator=random_state)) for _ in range(count)]
+    rng = check_random_state(random_state)
+    return [int(s) for s in rng.randint(0, 2**31 - 1, size=count)]
+
+
+def _run_once(
+    y: Tensor,
+    y_sq: Tensor,
+    centers: Tensor,
+    *,
+    beta: float,
+    schedule: tuple[float, ...],
+    max_iter: int,
+    tol: float,
+    algorithm: str,
+    track_inertia: bool,
+) -> LloydRun:
+    n_iter, history, run = 0, [], None
+    for stage_beta in (*schedule, beta):
+        if math.isinf(stage_beta):
+            accelerate = algorithm == "accelerated" or (
+                algorithm == "auto" and y.shape[0] * centers.shape[0] >= _AUTO_ACCELERATED
+            )
+            if accelerate:
+                run = lloyd_accelerated(
+                    y,
+                    centers,
+                    max_iter=max_iter,
+                    tol=tol,
+                    y_sq=y_sq,
+                    relocate=lambda c, lab, s, n: _relocate(y, c, lab, s, n),
+                    inertia=(lambda c, lab: _inertia(y, c, lab)) if track_inertia else None,
+                )
+            else:
+                run = _lloyd_plain(y, centers, max_iter=max_iter, tol=tol, y_sq=y_sq, track_inertia=track_inertia)
+        else:
+            run = _soft_kmeans(y, centers, stage_beta, max_iter=max_iter, tol=tol, track_inertia=track_inertia)
+        centers = run.centers
+        n_iter += run.n_iter
+        history.extend(run.history)
+    assert run is not None
+    return LloydRun(run.centers, run.labels, n_iter, run.converged, tuple(history))
+
+
+def k_means(
+    y: Any,
+    n_clusters: int,
+    *,
+    beta: float = math.inf,
+    beta_schedule: Sequence[float] | None = None,
+    init: Any = "k-means++",
+    n_init: int = 1,
+    max_iter: int = 300,
+    tol: float = 1e-4,
+    algorithm: str = "auto",
+    random_state: Any = None,
+    device: str | torch.device | None = None,
+    track_inertia: bool = False,
+) -> KMeansResult:
+    """Fit K centroids by minimising :math:`\\sum_b F_\\beta(y_b)` (Lloyd's algorithm at β = ∞).
+
+    .. math:: \\min_W \\sum_b \\min_k \\lVert y_b - w_k \\rVert^2 \\quad (\\beta = \\infty)
+
+    At β = ∞: alternately ž_b = argmin_k ‖y_b − w_k‖² and w_k = mean{y_b : ž_b = k}. At finite β:
+    w_k = Σ_b r_bk y_b / Σ_b r_bk with r_b = softmin_β(‖y_b − w_·‖²). ``beta_schedule`` (annealing)
+    runs each listed β to convergence first, then ``beta``. Stops when no label changes or when
+    Σ_k ‖Δw_k‖² ≤ tol · mean_d Var(y_d). Empty clusters are re-seeded with the points farthest from
+    their centroids. The data are centred internally (as scikit-learn does) for round-off.
+
+    Args:
+        y: data ``(B, D)``, numpy array or torch tensor, float32 or float64 (others become floating).
+        n_clusters: K ≤ B.
+        beta: inverse temperature of the final stage (``math.inf``: hard k-means).
+        beta_schedule: inverse temperatures run before ``beta`` (e.g. increasing, for annealing).
+        init: ``"k-means++"`` (greedy, as scikit-learn), ``"random"`` (the lecture's randperm of the
+            data) or an array ``(K, D)``.
+        n_init: restarts with different seeds; the one with the lowest inertia is kept.
+        max_iter: iterations per stage.
+        tol: relative tolerance on the centroid shift (0: stop only when labels stop changing).
+        algorithm: ``"lloyd"`` (plain: every distance, by :func:`ebmlab.exhaustive_argmin`),
+            ``"accelerated"`` (exact triangle-inequality filtering, same assignments), or ``"auto"``.
+        random_state: int, numpy RandomState, torch.Generator or None.
+        device: torch device; default: the tensor's device, or CPU for numpy input.
+        track_inertia: record the inertia of every assignment step (one extra pass per iteration).
+
+    Returns:
+        :class:`KMeansResult`; ``centers`` and ``labels`` are of the caller's kind (numpy or torch).
+
+    Example:
+        >>> import numpy as np
+        >>> y = np.array([[0.0, 0.0], [0.0, 1.0], [10.0, 0.0], [10.0, 1.0]])
+        >>> result = k_means(y, 2, random_state=0)
+        >>> sorted(result.centers.tolist()), result.inertia
+        ([[0.0, 0.5], [10.0, 0.5]], 1.0)
+    """
+    _check_settings(n_clusters, beta, init, n_init, max_iter, tol, algorithm)
+    schedule = _check_beta_schedule(beta_schedule)
+    dev = resolve_device(device) if device is not None else (y.device if isinstance(y, Tensor) else None)
+    data = as_tensor(y, "y", device=dev)
+    if data.dtype not in (torch.float32, torch.float64):
+        data = data.to(torch.float32)
+    check_matrix(data, "y")
+    check_finite(data, "y")
+    if data.shape[0] < n_clusters:
+        raise ValueError(f"n_samples={data.shape[0]} should be >= n_clusters={n_clusters}.")
+    if not isinstance(init, str):
+        init = as_tensor(init, "init", dtype=data.dtype, device=data.device)
+        if init.ndim != 2 or tuple(init.shape) != (n_clusters, data.shape[1]):
+            raise ValueError(
+                f"init must have shape (n_clusters, n_features) = ({n_clusters}, {data.shape[1]}), "
+                f"got shape {tuple(init.shape)}"
+            )
+        check_finite(init, "init")
+    result = _fit(data, n_clusters, beta, schedule, init, n_init, max_iter, tol, algorithm, random_state, track_inertia)
+    return KMeansResult(
+        to_caller(result.centers, y),
+        to_caller(result.labels, y),
+        result.inertia,
+        result.n_iter,
+        result.converged,
+        result.inertia_history,
+    )
+
+
+def _fit(
+    data: Tensor,
+    n_clusters: int,
+    beta: float,
+    schedule: tuple[float, ...],
+    init: Any,
+    n_init: int,
+    max_iter: int,
+    tol: float,
+    algorithm: str,
+    random_state: Any,
+    track_inertia: bool,
+) -> KMeansResult:
+    """k-means on validated data (tensor), returning tensors."""
+    mean = _column_mean(data)  # (D,)
+    centred = data - mean.to(data.dtype)  # (B, D) one copy, for round-off (as scikit-learn)
+    y_sq = _row_norms(centred)  # (B,)
+    variance = float(y_sq.sum(dtype=torch.float64)) / data.numel()  # mean_d Var(y_d), as scikit-learn's tol scale
+    best: LloydRun | None = None
+    best_inertia = math.inf
+    for seed in _seeds(random_state, n_init):
+        generator = torch.Generator().manual_seed(seed)
+        if isinstance(init, str):
+            start = _initial_centers(centred, n_clusters, init, generator)
+        else:
+            start = init - mean.to(data.dtype)
+        run = _run_once(
+            centred,
+            y_sq,
+            start,
+            beta=beta,
+            schedule=schedule,
+            max_iter=max_iter,
+            tol=tol * variance,
+            algorithm=algorithm,
+            track_inertia=track_inertia,
+        )
+        inertia = _inertia(centred, run.centers, run.labels)
+        if inertia < best_inertia or best is None:
+            best, best_inertia = run, inertia
+    assert best is not None
+    centers = (best.centers.double() + mean).to(data.dtype)
+    return KMeansResult(centers, best.labels, best_inertia, best.n_iter, best.converged, best.history)
+
+
+# ---------------------------------------------------------------------------------------- estimator
+
+
+class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
+    """K-means clustering as the lecture's EBM, with scikit-learn's estimator conventions.
+
+    ``fit`` minimises :math:`\\sum_b F_\\beta(y_b)` (see :func:`k_means`); ``predict`` is ž; ``transform``
+    gives the distances ‖y − w_k‖ to every centroid; ``score`` is −inertia; ``partial_fit`` is the
+    streaming (mini-batch) update :func:`minibatch_step`. Accepts numpy arrays and torch tensors
+    (float32/float64) and returns the caller's kind; :meth:`energy` gives the :class:`KMeansEnergy`.
+
+    Attributes:
+        cluster_centers_: ``(K, D)``; labels_: ``(B,)`` int64; inertia_: float; n_iter_: int;
+        cluster_counts_: ``(K,)`` points (or responsibility mass) per centroid, for ``partial_fit``.
+
+    Example:
+        >>> import numpy as np
+        >>> y = np.array([[0.0, 0.0], [0.0, 1.0], [10.0, 0.0], [10.0, 1.0]])
+        >>> model = KMeans(n_clusters=2, random_state=0).fit(y)
+        >>> model.predict(np.array([[9.0, 0.0]])) == model.labels_[2], model.score(y)
+        (array([ True]), -1.0)
+    """
+
+    def __init__(
+        self,
+        n_clusters: int = 8,
+        *,
+        beta: float = math.inf,
+        beta_schedule: Sequence[float] | None = None,
+        init: Any = "k-means++",
+        n_init: int = 1,
+        max_iter: int = 300,
+        tol: float = 1e-4,
+        algorithm: str = "auto",
+        random_state: Any = None,
+        device: str | None = None,
+    ) -> None:
+        self.n_clusters = n_clusters
+        self.beta = beta
+        self.beta_schedule = beta_schedule
+        self.init = init
+        self.n_init = n_init
+        self.max_iter = max_iter
+        self.tol = tol
+        self.algorithm = algorithm
+        self.random_state = random_state
+        self.device = device
+
+    def __sklearn_tags__(self):  # noqa: ANN204 - sklearn's Tags
+        tags = super().__sklearn_tags__()
+        if tags.transformer_tags is not None:
+            tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    # ---- input handling: numpy/array-likes through scikit-learn's validation, tensors through ours
+    def _validate(self, X: Any, *, reset: bool) -> Tensor:
+        if isinstance(X, Tensor):
+            device = resolve_device(self.device) if self.device is not None else X.device
+            data = as_tensor(X, "X", device=device)
+            if data.dtype not in (torch.float32, torch.float64):
+                data = data.to(torch.float32)
+            check_matrix(data, "X")
+            if reset:
+                self.n_features_in_ = data.shape[1]
+            elif data.shape[1] != self.n_features_in_:
+                raise ValueError(
+                    f"X has {data.shape[1]} features, but {type(self).__name__} is expecting "
+                    f"{self.n_features_in_} features as input."
+                )
+            check_finite(data, "X")
+            return data
+        from sklearn.utils.validation import validate_data
+
+        array = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32], order="C")
+        if not array.flags.writeable:
+            array = array.copy()
+        device = resolve_device(self.device) if self.device is not None else None
+        return torch.from_numpy(array).to(device)
+
+    def _centers_like(self, data: Tensor) -> Tensor:
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self)
+        return torch.as_tensor(self.cluster_centers_).to(device=data.device, dtype=data.dtype)
+
+    def fit(self, X: Any, y: Any = None) -> KMeans:
+        """Fit the centroids on ``X`` ``(B, D)``; ``y`` is ignored (scikit-learn convention)."""
+        _check_settings(self.n_clusters, self.beta, self.init, self.n_init, self.max_iter, self.tol, self.algorithm)
+        schedule = _check_beta_schedule(self.beta_schedule)
+        data = self._validate(X, reset=True)
+        if data.shape[0] < self.n_clusters:
+            raise ValueError(f"n_samples={data.shape[0]} should be >= n_clusters={self.n_clusters}.")
+        init = self.init
+        if not isinstance(init, str):
+            init = _initial_centers(data, self.n_clusters, init, torch.Generator())
+        result = _fit(
+            data,
+            self.n_clusters,
+            self.beta,
+            schedule,
+            init,
+            self.n_init,
+            self.max_iter,
+            self.tol,
+            self.algorithm,
+            self.random_state,
+            False,
+        )
+        self.cluster_centers_ = to_caller(result.centers, X)
+        self.labels_ = to_caller(result.labels, X)
+        self.cluster_counts_ = to_caller(torch.bincount(result.labels, minlength=self.n_clusters).double(), X)
+        self.inertia_ = result.inertia
+        self.n_iter_ = result.n_iter
+        return self
+
+    def partial_fit(self, X: Any, y: Any = None) -> KMeans:
+        """One streaming update with the batch ``X``; the first call initialises from it (needs B ≥ K)."""
+        _check_settings(self.n_clusters, self.beta, self.init, 1, self.max_iter, self.tol, self.algorithm)
+        first = not hasattr(self, "cluster_centers_")
+        data = self._validate(X, reset=first)
+        if first:
+            if data.shape[0] < self.n_clusters:
+                raise ValueError(
+                    f"the first partial_fit batch needs n_samples >= n_clusters: "
+                    f"n_samples={data.shape[0]}, n_clusters={self.n_clusters}."
+                )
+            generator = torch.Generator().manual_seed(_seeds(self.random_state, 1)[0])
+            centers = _initial_centers(data, self.n_clusters, self.init, generator)
+            counts = torch.zeros(self.n_clusters, dtype=torch.float64, device=data.device)
+            self.n_iter_ = 0
+        else:
+            centers = self._centers_like(data)
+            counts = torch.as_tensor(self.cluster_counts_).to(device=data.device, dtype=torch.float64)
+        centers, counts = minibatch_step(centers, counts, data, self.beta)
+        self.cluster_centers_ = to_caller(centers, X)
+        self.cluster_counts_ = to_caller(counts, X)
+        self.n_iter_ += 1
+        return self
+
+    def predict(self, X: Any) -> Any:
+        """ž = argmin_k ‖y − w_k‖² for each row of ``X``: ``(B, D)`` → ``(B,)`` int64."""
+        data = self._validate(X, reset=False)
+        return to_caller(assign_clusters(data, self._centers_like(data)).index, X)
+
+    def transform(self, X: Any) -> Any:
+        """Distances ‖y − w_k‖ to every centroid: ``(B, D)`` → ``(B, K)``."""
+        data = self._validate(X, reset=False)
+        centers = self._centers_like(data)
+        out = torch.empty(data.shape[0], centers.shape[0], dtype=data.dtype, device=data.device)
+        step = max(1, _BLOCK_ELEMENTS // centers.shape[0])
+        for start in range(0, data.shape[0], step):
+            out[start : start + step] = squared_distances(data[start : start + step], centers).sqrt_()
+        return to_caller(out, X)
+
+    def score(self, X: Any, y: Any = None) -> float:
+        """−Σ_b F_∞(y_b) = −inertia of ``X`` with the fitted centroids (higher is better)."""
+        data = self._validate(X, reset=False)
+        centers = self._centers_like(data)
+        return -_inertia(data, centers, assign_clusters(data, centers).index)
+
+    def energy(self) -> KMeansEnergy:
+        """The fitted model as an :class:`ebmlab.Energy`: E(y, z) = ‖y − Wz‖²."""
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self)
+        return KMeansEnergy(torch.as_tensor(self.cluster_centers_))
+
+
+# ------------------------------------------------------------------------------ training (CLI side)
+
+
+@dataclass
+class KMeansConfig:
+    """Settings of :func:`train_kmeans` (the ``ebmlab train kmeans`` command)."""
+
+    data: str = "blobs"
+    k: int = 8
+    beta: float = math.inf
+    init: str = "k-means++"
+    n_init: int = 1
+    max_iter: int = 300
+    tol: float = 1e-4
+    n_samples: int | None = None
+    data_root: str | None = None
+    download: bool = False
+    seed: int = 0
+    device: str = "cpu"
+
+    def validated(self) -> KMeansConfig:
+        _check_settings(self.k, self.beta, self.init, 1, self.max_iter, self.tol, "auto")
+        check_int(self.n_init, "n_init")
+        if self.n_samples is not None:
+            check_int(self.n_samples, "n_samples")
+        return self
+
+
+@dataclass(frozen=True)
+class KMeansFit:
+    """A trained K-means: the energy, the data, the labels, the inertia curve of the kept restart."""
+
+    energy: KMeansEnergy
+    data: Tensor
+    labels: Tensor
+    inertia: float
+    inertia_history: list[float]
+    image_shape: tuple[int, int] | None
+    beta: float
+
+
+def train_kmeans(
+    config: KMeansConfig, *, run: RunDirectory | None = None, resume: bool = False, show_progress: bool = True
+) -> KMeansFit:
+    """Fit K-means on ``config.data``; with ``run``, write config, per-iteration inertia, centroids.
+
+    Each restart logs one ``metrics.jsonl`` row per iteration (``restart``, ``iteration``,
+    ``inertia``) and checkpoints the best centroids so far; ``resume=True`` skips finished restarts.
+
+    Example:
+        >>> fit = train_kmeans(KMeansConfig(data="blobs", k=8, n_samples=400), show_progress=False)
+        >>> tuple(fit.energy.centroids.shape), fit.inertia == min(fit.inertia_history)
+        ((8, 2), True)
+    """
+    from ..datasets import load_data
+
+    config = config.validated()
+    device = resolve_device(config.device)
+    dataset = load_data(
+        config.data, n_samples=config.n_samples, seed=config.seed, root=config.data_root, download=config.download
+    )
+    data = torch.from_numpy(dataset.data).to(device)
+    best_centers: Tensor | None = None
+    best = (math.inf, [], None)
+    first = 0
+    if run is not None:
+        if resume and run.has_checkpoint():
+            checkpoint = run.load_checkpoint()
+            first = checkpoint.step
+            best_centers = checkpoint.tensors["centroids"].to(device)
+            best = (float(checkpoint.extra["inertia"]), list(checkpoint.extra["history"]), None)
+            run.truncate_metrics("restart", first)
+        else:
+            run.file("metrics.jsonl").unlink(missing_ok=True)
+        run.write_config(config)
+    seeds = _seeds(config.seed, config.n_init)
+    for restart in progress(
+        range(first, config.n_init), total=config.n_init - first, desc="kmeans", enabled=show_progress
+    ):
+        result = k_means(
+            data,
+            config.k,
+            beta=config.beta,
+            init=config.init,
+            max_iter=config.max_iter,
+            tol=config.tol,
+            random_state=seeds[restart],
+            track_inertia=True,
+        )
+        if run is not None:
+            for iteration, value in enumerate(result.inertia_history, start=1):
+                run.log_metrics({"restart": restart + 1, "iteration": iteration, "inertia": value})
+            run.log_metrics({"restart": restart + 1, "final_inertia": result.inertia, "n_iter": result.n_iter})
+        if result.inertia < best[0]:
+            best = (result.inertia, list(result.inertia_history), None)
+            best_centers = result.centers
+        if run is not None and best_centers is not None:
+            extra = {"inertia": best[0], "history": best[1], "restart": restart + 1}
+            run.save_checkpoint({"centroids": best_centers}, step=restart + 1, config=asdict(config), extra=extra)
+    assert best_centers is not None
+    energy = KMeansEnergy(best_centers)
+    labels = energy.assign(data).index
+    return KMeansFit(energy, data, labels, best[0], best[1], dataset.image_shape, config.beta)
+
+
+def lecture_demo_data(n_samples: int = 50, *, seed: int = 0) -> Tensor:
+    """The lecture demo's data: 50 points in 2-D from five Gaussian blobs (``(B, 2)`` float32).
+
+    Example:
+        >>> tuple(lecture_demo_data().shape)
+        (50, 2)
+    """
+    generator = torch.Generator().manual_seed(seed)
+    centres = torch.tensor([[0.0, 0.0], [3.0, 0.5], [1.0, 3.0], [-2.0, 2.0], [-1.5, -2.5]])
+    which = torch.randint(len(centres), (n_samples,), generator=generator)
+    return centres[which] + 0.6 * torch.randn(n_samples, 2, generator=generator)

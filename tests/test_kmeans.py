@@ -1,0 +1,357 @@
+"""K-means: the energy, agreement of plain/accelerated Lloyd with the lecture's loop and scikit-learn, errors."""
+
+from __future__ import annotations
+
+import math
+import runpy
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from sklearn.cluster import KMeans as SkKMeans
+from sklearn.datasets import load_digits, make_blobs
+
+from ebmlab import free_energy
+from ebmlab.models.kmeans import (
+    KMeans,
+    KMeansEnergy,
+    assign_clusters,
+    k_means,
+    kmeans_plusplus,
+    lecture_demo_data,
+    minibatch_step,
+    squared_distances,
+)
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)
+
+
+def _blobs(n=3000, d=8, k=20, seed=0, dtype=np.float64, std=1.5):
+    x, _ = make_blobs(n, n_features=d, centers=k, random_state=seed, cluster_std=std)
+    return x.astype(dtype)
+
+
+def _digits(dtype=np.float32):
+    return (load_digits().data / 16.0).astype(dtype)
+
+
+def _lecture_lloyd(Y: torch.Tensor, W: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor, int]:
+    """The lecture's procedure, verbatim: E = cdist²; F, z = E.min(-1); W[k] = Y[z == k].mean(0)."""
+    W = W.clone()
+    z_old = None
+    for iteration in range(1, 1000):
+        E = torch.cdist(Y, W).pow(2)
+        F, z = E.min(dim=-1)
+        for k in range(len(W)):
+            W[k] = Y[z == k].mean(dim=0)
+        if z_old is not None and torch.equal(z, z_old):
+            return W, z, iteration
+        z_old = z
+    raise AssertionError("the lecture's loop did not converge")
+
+
+# ------------------------------------------------------------------------------------- the energy
+
+
+def test_squared_distances_match_cdist():
+    g = torch.Generator().manual_seed(0)
+    y, w = torch.randn(50, 7, generator=g, dtype=torch.float64), torch.randn(9, 7, generator=g, dtype=torch.float64)
+    assert torch.allclose(squared_distances(y, w), torch.cdist(y, w).pow(2), atol=1e-10)
+
+
+def test_assign_uses_blocks_and_matches_brute_force():
+    g = torch.Generator().manual_seed(1)
+    y, w = torch.randn(1000, 5, generator=g, dtype=torch.float64), torch.randn(37, 5, generator=g, dtype=torch.float64)
+    brute = torch.cdist(y, w).pow(2)
+    found = assign_clusters(y, w, row_block=64)
+    assert torch.equal(found.index, brute.argmin(dim=1))
+    assert torch.allclose(found.energy, brute.min(dim=1).values, atol=1e-10)
+
+
+def test_energy_contract_free_energy_and_inference():
+    g = torch.Generator().manual_seed(2)
+    W = torch.randn(6, 3, generator=g, dtype=torch.float64)
+    y = torch.randn(40, 3, generator=g, dtype=torch.float64)
+    energy = KMeansEnergy(W)
+    Z = energy.latent.values(dtype=torch.float64)  # (K, K) one-hot codes
+    paired = torch.stack([energy(y, Z[k].expand(len(y), -1)) for k in range(6)], dim=1)  # (B, K)
+    assert torch.allclose(paired, torch.cdist(y, W).pow(2), atol=1e-10)
+    assert torch.allclose(energy.pairwise(y, Z), paired, atol=1e-10)
+    assert torch.allclose(energy.free_energy(y), paired.min(dim=1).values, atol=1e-10)
+    for beta in (0.1, 1.0, 30.0):
+        assert torch.allclose(energy.free_energy(y, beta), free_energy(paired, beta), atol=1e-10)
+    result = energy.infer(y)
+    assert torch.equal(result.latent.argmax(dim=1), paired.argmin(dim=1))
+    assert torch.allclose(energy.decode(result.latent), W[paired.argmin(dim=1)])  # ỹ = W[ž]
+    assert torch.allclose(result.energy, paired.min(dim=1).values, atol=1e-10)
+
+
+# --------------------------------------------------------------------------------- Lloyd agreement
+
+
+@pytest.mark.parametrize("algorithm", ["lloyd", "accelerated"])
+def test_lloyd_equals_the_lecture_procedure(algorithm):
+    Y = lecture_demo_data(50, seed=0).double()
+    generator = torch.Generator().manual_seed(0)
+    W0 = Y[torch.randperm(len(Y), generator=generator)[:15]]  # the lecture's randperm initialisation
+    W_ref, z_ref, iterations = _lecture_lloyd(Y, W0)
+    result = k_means(Y, 15, init=W0, tol=0.0, algorithm=algorithm)
+    assert torch.equal(result.labels, z_ref)
+    assert torch.allclose(result.centers, W_ref, atol=1e-10)
+    assert result.n_iter == iterations
+    assert result.inertia == pytest.approx(float(((Y - W_ref[z_ref]) ** 2).sum()), rel=1e-12)
+
+
+@pytest.mark.parametrize("k", [5, 20, 64])  # 64: several Yinyang groups
+def test_accelerated_lloyd_gives_plain_lloyds_assignments(k):
+    x = _blobs(k=k // 2 + 3, std=2.5)
+    init = kmeans_plusplus(torch.from_numpy(x), k, generator=torch.Generator().manual_seed(3)).numpy()
+    plain = k_means(x, k, init=init, tol=0.0, algorithm="lloyd", track_inertia=True)
+    fast = k_means(x, k, init=init, tol=0.0, algorithm="accelerated", track_inertia=True)
+    assert np.array_equal(plain.labels, fast.labels)
+    assert np.allclose(plain.centers, fast.centers, atol=1e-9)
+    assert plain.n_iter == fast.n_iter
+    assert np.allclose(plain.inertia_history, fast.inertia_history, rtol=1e-10)
+    assert all(b <= a * (1 + 1e-12) for a, b in zip(plain.inertia_history, plain.inertia_history[1:], strict=False))
+
+
+@pytest.mark.parametrize("algorithm", ["lloyd", "accelerated"])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_matches_sklearn_lloyd_from_the_same_init(algorithm, dtype):
+    x = _digits(dtype)
+    init = kmeans_plusplus(torch.from_numpy(x), 30, generator=torch.Generator().manual_seed(0)).numpy()
+    sk = SkKMeans(30, init=init, n_init=1, tol=0.0, max_iter=300, algorithm="lloyd").fit(x)
+    ours = k_means(x, 30, init=init, tol=0.0, algorithm=algorithm)
+    assert ours.centers.dtype == dtype
+    assert ours.inertia == pytest.approx(sk.inertia_, rel=1e-5)
+    assert np.mean(ours.labels == sk.labels_) > 0.999
+    assert ours.n_iter == sk.n_iter_
+
+
+def test_tol_is_relative_to_the_data_variance():
+    x = _blobs(k=8, std=3.0)
+    a = k_means(x, 8, random_state=0, tol=1e-2, algorithm="lloyd")
+    b = k_means(100.0 * x, 8, random_state=0, tol=1e-2, algorithm="lloyd")
+    assert a.n_iter == b.n_iter and np.array_equal(a.labels, b.labels)
+
+
+def test_tol_stops_like_sklearn():
+    x = _digits(np.float64)
+    init = kmeans_plusplus(torch.from_numpy(x), 10, generator=torch.Generator().manual_seed(1)).numpy()
+    for tol in (1e-4, 1e-2):
+        sk = SkKMeans(10, init=init, n_init=1, tol=tol, algorithm="lloyd").fit(x)
+        ours = k_means(x, 10, init=init, tol=tol)
+        assert ours.n_iter == sk.n_iter_
+        assert ours.inertia == pytest.approx(sk.inertia_, rel=1e-9)
+
+
+# ----------------------------------------------------------------------------------- init, restarts
+
+
+def test_kmeans_plusplus_picks_data_points_and_beats_random_seeding():
+    x = torch.from_numpy(_blobs(k=10, std=0.5))
+    pp, rnd = [], []
+    for seed in range(5):
+        g = torch.Generator().manual_seed(seed)
+        centers = kmeans_plusplus(x, 10, generator=g)
+        assert all(bool((x == c).all(dim=1).any()) for c in centers)
+        pp.append(float(assign_clusters(x, centers).energy.sum()))
+        rnd.append(float(assign_clusters(x, x[torch.randperm(len(x), generator=g)[:10]]).energy.sum()))
+    assert np.mean(pp) < np.mean(rnd)
+
+
+def test_n_init_keeps_the_best_restart():
+    x = _blobs(k=15, std=2.0)
+    singles = [k_means(x, 15, init="random", random_state=s).inertia for s in range(6)]
+    best = k_means(x, 15, init="random", n_init=6, random_state=0).inertia
+    assert best <= np.median(singles)
+
+
+@pytest.mark.parametrize("algorithm", ["lloyd", "accelerated"])
+def test_empty_cluster_is_reseeded_at_the_farthest_point(algorithm):
+    x = np.concatenate([np.zeros((20, 2)), np.ones((20, 2)) * [10, 0], [[5.0, 30.0]]])
+    x += np.random.default_rng(0).normal(scale=0.1, size=x.shape)
+    init = np.array([[0.0, 0.0], [10.0, 0.0], [1000.0, 1000.0]])  # the third centroid wins no point
+    result = k_means(x, 3, init=init, max_iter=1, algorithm=algorithm)
+    assert np.isfinite(result.centers).all()
+    assert np.allclose(result.centers[2], x[-1])  # the outlier, farthest from its centroid
+    full = k_means(x, 3, init=init, algorithm=algorithm)
+    assert np.isfinite(full.centers).all() and len(np.unique(full.labels)) == 3
+
+
+# ----------------------------------------------------------------------------- soft and mini-batch
+
+
+def test_soft_kmeans_limits_and_fixed_point():
+    x = _blobs(n=600, d=2, k=4, std=0.5)
+    hard = k_means(x, 4, random_state=0)
+    cold = k_means(x, 4, beta=1e4, init=hard.centers)
+    assert np.allclose(cold.centers, hard.centers, atol=1e-6)
+    hot = k_means(x, 4, beta=1e-6, init=hard.centers, tol=1e-12, max_iter=50)
+    assert np.allclose(hot.centers, x.mean(axis=0), atol=1e-3)
+    soft = k_means(x, 4, beta=0.5, init=hard.centers, tol=1e-14, max_iter=2000)
+    y, w = torch.from_numpy(x), torch.from_numpy(soft.centers)
+    r = torch.softmax(-0.5 * torch.cdist(y, w).pow(2), dim=1)  # responsibilities softmin_β
+    assert torch.allclose((r.T @ y) / r.sum(0, keepdim=True).T, w, atol=1e-6)  # a fixed point of the update
+
+
+def test_annealing_schedule_runs_each_stage():
+    x = _blobs(n=600, d=2, k=4, std=0.5)
+    plain = k_means(x, 4, random_state=1, algorithm="lloyd")
+    annealed = k_means(x, 4, beta_schedule=[0.01, 0.1, 1.0], random_state=1)
+    assert annealed.n_iter > plain.n_iter
+    assert annealed.inertia <= plain.inertia * 1.001
+
+
+def test_minibatch_step_is_a_running_mean_and_partial_fit_converges():
+    g = torch.Generator().manual_seed(0)
+    batches = [torch.randn(30, 3, generator=g, dtype=torch.float64) + 5 for _ in range(4)]
+    centers, counts = torch.zeros(1, 3, dtype=torch.float64), torch.zeros(1, dtype=torch.float64)
+    for batch in batches:
+        centers, counts = minibatch_step(centers, counts, batch)
+    assert torch.allclose(centers[0], torch.cat(batches).mean(dim=0))
+    assert counts.item() == 120
+    x, truth = make_blobs(4000, n_features=2, centers=[[0, 0], [10, 0], [0, 10]], cluster_std=0.5, random_state=0)
+    model = KMeans(3, random_state=0)
+    for start in range(0, 4000, 500):
+        model.partial_fit(x[start : start + 500])
+    found = np.sort(np.round(model.cluster_centers_).astype(int), axis=0)
+    assert np.array_equal(found, np.sort(np.array([[0, 0], [10, 0], [0, 10]]), axis=0))
+    assert model.n_iter_ == 8
+
+
+# ----------------------------------------------------------------------------------------- estimator
+
+
+def test_estimator_returns_the_callers_kind_and_dtype():
+    x = _digits(np.float32)
+    model = KMeans(10, random_state=0).fit(x)
+    assert isinstance(model.cluster_centers_, np.ndarray) and model.cluster_centers_.dtype == np.float32
+    assert model.transform(x).dtype == np.float32
+    t = torch.from_numpy(x).double()
+    tmodel = KMeans(10, random_state=0).fit(t)
+    assert isinstance(tmodel.cluster_centers_, torch.Tensor) and tmodel.cluster_centers_.dtype == torch.float64
+    assert isinstance(tmodel.predict(t), torch.Tensor) and torch.equal(tmodel.predict(t), tmodel.labels_)
+    assert isinstance(tmodel.predict(x), np.ndarray)
+    assert tmodel.score(t) == pytest.approx(-tmodel.inertia_, rel=1e-9)
+    distances = tmodel.transform(t)
+    assert torch.allclose(distances, torch.cdist(t, tmodel.cluster_centers_), atol=1e-6)
+    assert model.get_params()["n_clusters"] == 10 and model.set_params(beta=2.0).beta == 2.0
+    energy = tmodel.energy()
+    assert torch.allclose(energy.free_energy(t).sum(), torch.tensor(tmodel.inertia_, dtype=torch.float64), rtol=1e-9)
+
+
+# ---------------------------------------------------------------------------------------- bad input
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (lambda: k_means(np.array([[0.0, np.nan], [1.0, 1.0]]), 1), r"y contains 1 NaN or infinite"),
+        (lambda: k_means(torch.tensor([[0.0, math.inf], [1.0, 1.0]]), 1), r"y contains 1 NaN or infinite"),
+        (lambda: k_means(np.zeros((3, 2)), 5), r"n_samples=3 should be >= n_clusters=5"),
+        (
+            lambda: k_means(np.zeros((6, 2)), 2, init=np.zeros((3, 2))),
+            r"init must have shape .*\(2, 2\), got shape \(3, 2\)",
+        ),
+        (lambda: k_means(np.zeros((6, 2)), 2, init="kmeans"), r"init must be 'k-means\+\+', 'random'"),
+        (lambda: k_means(np.zeros((6, 2)), 2, beta=-1.0), r"beta must be > 0, got beta=-1.0"),
+        (lambda: k_means(np.zeros((6, 2)), 2, algorithm="elkan"), r"algorithm must be one of"),
+        (lambda: k_means(np.zeros(6), 2), r"y must be 2-D .* got shape \(6,\)"),
+        (lambda: k_means(np.zeros((6, 2)), 0), r"n_clusters must be >= 1, got n_clusters=0"),
+        (lambda: KMeans(2).fit(np.zeros((1, 2))), r"n_samples=1 should be >= n_clusters=2"),
+        (
+            lambda: KMeans(2).fit(np.zeros((6, 2))).predict(np.zeros((3, 5))),
+            r"X has 5 features, but KMeans is expecting 2",
+        ),
+        (
+            lambda: KMeans(2).fit(torch.zeros(6, 2)).predict(torch.zeros(3, 5)),
+            r"X has 5 features, but KMeans is expecting 2",
+        ),
+        (lambda: KMeans(2).fit(np.array([[np.inf, 0.0], [0.0, 0.0]])), r"Input X contains infinity"),
+        (
+            lambda: KMeans(2, init=np.zeros((2, 3))).fit(np.zeros((6, 2))),
+            r"init must have shape .*\(2, 2\), got shape \(2, 3\)",
+        ),
+    ],
+)
+def test_bad_input_errors_name_the_argument_and_values(call, match):
+    with pytest.raises(ValueError, match=match):
+        call()
+
+
+# ------------------------------------------------------------------------------------ CLI and demo
+
+
+def test_cli_writes_a_resumable_run_directory(tmp_path, capsys):
+    from ebmlab.cli import main
+    from ebmlab.runs import RunDirectory
+
+    out = tmp_path / "run"
+    assert (
+        main(["train", "kmeans", "--data", "blobs", "--k", "6", "--n-init", "2", "--out", str(out), "--no-progress"])
+        == 0
+    )
+    run = RunDirectory(out)
+    rows = run.read_metrics()
+    curve = [r["inertia"] for r in rows if r.get("restart") == 1 and "inertia" in r]
+    assert len(curve) >= 2 and all(b <= a * (1 + 1e-9) for a, b in zip(curve, curve[1:], strict=False))
+    checkpoint = run.load_checkpoint()
+    assert tuple(checkpoint.tensors["centroids"].shape) == (6, 2) and checkpoint.step == 2
+    finals = [r["final_inertia"] for r in rows if "final_inertia" in r]
+    assert checkpoint.extra["inertia"] == pytest.approx(min(finals))
+    assert (out / "free_energy.png").stat().st_size > 0 and (out / "inertia.png").stat().st_size > 0
+    assert main(["train", "kmeans", "--data", "blobs", "--k", "6", "--n-init", "2", "--out", str(out), "--resume",
+                 "--no-progress"]) == 0  # fmt: skip
+    image_run = tmp_path / "digits"
+    assert main(["train", "kmeans", "--data", "digits", "--k", "4", "--out", str(image_run), "--no-progress"]) == 0
+    assert (image_run / "centroids.png").exists()
+    assert main(["train", "kmeans", "--data", "blobs", "--k", "5000", "--out", str(tmp_path / "bad")]) == 2
+    assert "n_samples=2000 should be >= n_clusters=5000" in capsys.readouterr().err
+
+
+def test_lecture_demo_example_writes_a_png(tmp_path, monkeypatch):
+    out = tmp_path / "demo.png"
+    monkeypatch.setattr(sys, "argv", ["kmeans_lecture_demo.py", str(out)])
+    runpy.run_path(str(ROOT / "examples" / "kmeans_lecture_demo.py"), run_name="__main__")
+    assert out.stat().st_size > 10_000
+
+
+@pytest.mark.skipif(not Path("/work/shared/data/mnist/train-images-idx3-ubyte.gz").exists(), reason="no MNIST here")
+@pytest.mark.slow
+def test_mnist_matches_sklearn():
+    from ebmlab.datasets import load_mnist
+
+    images, _ = load_mnist("train", root="/work/shared/data")
+    x = (images[:10000].reshape(10000, -1) / 255.0).astype(np.float32)
+    init = kmeans_plusplus(torch.from_numpy(x), 64, generator=torch.Generator().manual_seed(0)).numpy()
+    sk = SkKMeans(64, init=init, n_init=1, tol=0.0, max_iter=50, algorithm="lloyd").fit(x)
+    ours = k_means(x, 64, init=init, tol=0.0, max_iter=50)
+    assert ours.inertia == pytest.approx(sk.inertia_, rel=1e-4)
+
+
+def test_accelerated_lloyd_skips_most_distance_computations(monkeypatch):
+    import ebmlab.models._kmeans_accel as accel
+
+    searched = []
+    original = accel._State._search
+
+    def counting(self, yb, yb_sq, c_sq):
+        searched.append(yb.shape[0])
+        return original(self, yb, yb_sq, c_sq)
+
+    monkeypatch.setattr(accel._State, "_search", counting)
+    x = _blobs(n=20000, d=8, k=40, std=2.0, dtype=np.float32)
+    result = k_means(x, 40, random_state=0, tol=0.0, algorithm="accelerated")
+    full = len(x) * (result.n_iter + 1)  # plain Lloyd: every row at every assignment step
+    assert sum(searched) < 0.3 * full
