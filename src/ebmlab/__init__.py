@@ -15,6 +15,7 @@ from .inference import (
     exhaustive_argmin,
 )
 from .runs import RunDirectory
+from .sparse import SparseCodeResult, sparse_encode, sparse_energy
 
 __version__ = "0.1.0"
 
@@ -30,7 +31,10 @@ __all__ = [
     "OneHotLatent",
     "RealLatent",
     "RunDirectory",
+    "SparseCodeResult",
     "exhaustive_argmin",
     "free_energy",
     "softmin",
+    "sparse_encode",
+    "sparse_energy",
 ]
