@@ -15,6 +15,8 @@ from .inference import (
     exhaustive_argmin,
 )
 from .runs import RunDirectory
+from .models.lista import LISTA
+from .models.sparse_coding import SparseCoding
 from .sparse import SparseCodeResult, sparse_encode, sparse_energy
 
 __version__ = "0.1.0"
@@ -31,7 +33,9 @@ __all__ = [
     "OneHotLatent",
     "RealLatent",
     "RunDirectory",
+    "LISTA",
     "SparseCodeResult",
+    "SparseCoding",
     "exhaustive_argmin",
     "free_energy",
     "softmin",

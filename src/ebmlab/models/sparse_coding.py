@@ -37,7 +37,7 @@ from .._validation import as_tensor, check_finite, check_int, check_matrix, chec
 from ..datasets import make_ellipse
 from ..sparse import SparseCodeResult, lipschitz_constant, sparse_encode, top2_refit
 
-__all__ = ["LectureExample", "SparseCoding", "augment_with_ones", "lecture_example"]
+__all__ = ["LectureExample", "SparseCoding", "augment_with_ones", "image_patches", "lecture_example"]
 
 REFITS = (None, "top2")
 
@@ -53,6 +53,33 @@ def augment_with_ones(y: Tensor) -> Tensor:
         tensor([[1., 2., 3.]])
     """
     return torch.cat([torch.ones_like(y[:, :1]), y], dim=1)
+
+
+def image_patches(n_patches: int, size: int = 8, *, image: str = "china.jpg", seed: int = 0) -> np.ndarray:
+    """Random ``size × size`` grey patches of a scikit-learn sample image, each centred and scaled to unit norm.
+
+    Patches with (almost) no contrast are dropped before scaling, so slightly fewer than
+    ``n_patches`` may come back.
+
+    Shape:
+        → float32 ``(N, size²)``.
+
+    Example:
+        >>> image_patches(100, 8).shape[1]
+        64
+    """
+    from sklearn.datasets import load_sample_image
+    from sklearn.feature_extraction.image import extract_patches_2d
+
+    check_int(n_patches, "n_patches")
+    check_int(size, "size", minimum=2)
+    grey = load_sample_image(image).astype(np.float64).mean(axis=2) / 255.0
+    patches = extract_patches_2d(grey, (size, size), max_patches=n_patches, random_state=seed)
+    patches = patches.reshape(len(patches), -1)
+    patches = patches - patches.mean(axis=1, keepdims=True)
+    norms = np.linalg.norm(patches, axis=1)
+    keep = norms > 1e-2
+    return np.ascontiguousarray(patches[keep] / norms[keep, None], dtype=np.float32)
 
 
 def _normalise_columns(w: Tensor) -> Tensor:
@@ -87,8 +114,8 @@ class SparseCoding:
 
     Example:
         >>> from sklearn.datasets import load_digits
-        >>> X = load_digits().data[:300] / 16
-        >>> model = SparseCoding(n_components=32, alpha=0.5, max_iter=3, batch_size=100).fit(X)
+        >>> X = load_digits().data[:200] / 16
+        >>> model = SparseCoding(n_components=32, alpha=0.5, max_iter=2, batch_size=100).fit(X)
         >>> model.components_.shape, model.transform(X[:5]).shape
         ((32, 64), (5, 32))
         >>> bool(model.objective_[-1] < model.objective_[0])
@@ -371,7 +398,7 @@ def lecture_example(
     renormalised; full-batch training on F = E(y, ž₂).
 
     Example:
-        >>> example = lecture_example(augmented=True, epochs=20)
+        >>> example = lecture_example(augmented=True, epochs=1)
         >>> tuple(example.model.dictionary_.shape), tuple(example.data.shape)
         ((3, 12), (50, 2))
     """
