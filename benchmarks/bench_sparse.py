@@ -81,7 +81,9 @@ def main() -> None:
         for max_iter in settings:
             seconds, codes = run_sklearn(patches, dictionary, alpha, algorithm, max_iter)
             energy = mean_energy(patches, dictionary, codes, alpha)
-            runs.append((f"scikit-learn {algorithm}", f"max_iter={max_iter}", seconds, energy, float((codes != 0).mean())))
+            runs.append(
+                (f"scikit-learn {algorithm}", f"max_iter={max_iter}", seconds, energy, float((codes != 0).mean()))
+            )
             print(runs[-1], flush=True)
 
     best = min(run[3] for run in runs)
@@ -94,7 +96,10 @@ def main() -> None:
         ok = gap <= 1e-4
         if ok:
             fastest[solver] = min(fastest.get(solver, np.inf), seconds)
-        print(f"| {solver} | {setting} | {seconds:.2f} | {energy:.8f} | {gap:.2e} | {sparsity:.3f} | {'yes' if ok else 'no'} |")
+        print(
+            f"| {solver} | {setting} | {seconds:.2f} | {energy:.8f} | {gap:.2e} | {sparsity:.3f} "
+            f"| {'yes' if ok else 'no'} |"
+        )
     print()
     ours = fastest.get("ebmlab FISTA", np.inf)
     peers = {k: v for k, v in fastest.items() if k != "ebmlab FISTA"}

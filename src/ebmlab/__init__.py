@@ -14,9 +14,9 @@ from .inference import (
     InferenceResult,
     exhaustive_argmin,
 )
-from .runs import RunDirectory
 from .models.lista import LISTA
 from .models.sparse_coding import SparseCoding
+from .runs import RunDirectory
 from .sparse import SparseCodeResult, sparse_encode, sparse_energy
 
 __version__ = "0.1.0"

@@ -252,9 +252,7 @@ def proximal_gradient(
     return z, iterations, converged
 
 
-def _dual_gap(
-    y: Tensor, residual: Tensor, correlation: Tensor, codes: Tensor, alpha: float, energy: Tensor
-) -> Tensor:
+def _dual_gap(y: Tensor, residual: Tensor, correlation: Tensor, codes: Tensor, alpha: float, energy: Tensor) -> Tensor:
     """Gap between the primal energy and the dual value at the scaled residual (see module docstring).
 
     ``correlation`` is Wᵀr per sample, any shape with batch first.

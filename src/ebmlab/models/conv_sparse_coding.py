@@ -183,7 +183,7 @@ class ConvSparseCoding:
 
     Example:
         >>> images = torch.randn(2, 1, 24, 24, generator=torch.Generator().manual_seed(0))
-        >>> model = ConvSparseCoding(n_filters=4, kernel_size=5, steps_per_epoch=1, max_iter=1, crop=12, encode_max_iter=5)
+        >>> model = ConvSparseCoding(4, 5, steps_per_epoch=1, max_iter=1, crop=12, encode_max_iter=5)
         >>> model.fit(images).filters_.shape
         torch.Size([4, 1, 5, 5])
     """
