@@ -15,15 +15,19 @@ from .inference import (
     exhaustive_argmin,
 )
 from .models.kmeans import KMeans, KMeansEnergy, KMeansResult, k_means, kmeans_plusplus
+from .models.lista import LISTA
 from .models.rbm import RBM, BernoulliVisible, GaussianVisible, RBMParameters
+from .models.sparse_coding import SparseCoding
 from .runs import RunDirectory
 from .samplers import DivergedChainError, Langevin, ReplayBuffer, SampleResult, langevin
+from .sparse import SparseCodeResult, sparse_encode, sparse_energy
 
 __version__ = "0.1.0"
 
 __all__ = [
     "ArgminResult",
     "BernoulliVisible",
+    "DivergedChainError",
     "Energy",
     "ExhaustiveSearch",
     "FiniteLatent",
@@ -34,20 +38,24 @@ __all__ = [
     "KMeans",
     "KMeansEnergy",
     "KMeansResult",
+    "LISTA",
+    "Langevin",
     "LatentSpace",
     "OneHotLatent",
     "RBM",
     "RBMParameters",
     "RealLatent",
-    "DivergedChainError",
-    "Langevin",
     "ReplayBuffer",
     "RunDirectory",
     "SampleResult",
-    "langevin",
+    "SparseCodeResult",
+    "SparseCoding",
     "exhaustive_argmin",
     "free_energy",
     "k_means",
     "kmeans_plusplus",
+    "langevin",
     "softmin",
+    "sparse_encode",
+    "sparse_energy",
 ]

@@ -1,0 +1,145 @@
+"""Dictionary learning, the top-2 rule, the anti-collapse example, LISTA-free model checks."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import torch
+
+import ebmlab
+from ebmlab.models.sparse_coding import SparseCoding, augment_with_ones, image_patches, lecture_example
+from ebmlab.sparse import sparse_encode, top2_refit
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    """Small problems run faster on one thread on the shared 2-core machine."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+def _digits(n=400):
+    from sklearn.datasets import load_digits
+
+    return (load_digits().data[:n] / 16.0).astype(np.float32)
+
+
+def test_fit_lowers_the_energy_and_keeps_unit_atoms():
+    X = _digits()
+    model = SparseCoding(n_components=24, alpha=0.5, max_iter=4, batch_size=64, seed=1).fit(X)
+    assert model.components_.shape == (24, 64)
+    np.testing.assert_allclose(np.linalg.norm(model.components_, axis=1), 1.0, atol=1e-5)
+    assert model.objective_[-1] < model.objective_[0]
+    assert model.n_iter_ == 4 and model.n_steps_ == 4 * 7
+    codes = model.transform(X[:10])
+    assert isinstance(codes, np.ndarray) and codes.shape == (10, 24)
+    # score is −mean energy of the converged codes; inverse_transform is Wz
+    expected = sparse_encode(X[:10], model.dictionary_, 0.5, max_iter=1000, tol=1e-6).energy.double().mean()
+    assert model.score(X[:10]) == pytest.approx(-float(expected), rel=1e-5)
+    recon = model.inverse_transform(codes)
+    energy = ((X[:10] - recon) ** 2).sum(axis=1) + 0.5 * np.abs(codes).sum(axis=1)
+    np.testing.assert_allclose(energy, model.energy(X[:10]), rtol=1e-4)
+
+
+def test_full_batch_is_alternating_minimisation_and_monotone():
+    X = _digits(200)
+    model = SparseCoding(n_components=16, alpha=0.5, max_iter=8, batch_size=None, fit_encode_tol=1e-8).fit(X)
+    objective = np.array(model.objective_)
+    assert (np.diff(objective) <= 1e-4 * objective[:-1]).all()  # exact BCD + exact codes: no increase
+
+
+def test_held_out_objective_matches_scikit_learn_minibatch_dictionary_learning():
+    from sklearn.decomposition import MiniBatchDictionaryLearning
+
+    X = image_patches(3000, 6, seed=0)
+    train, test = X[:2500], X[2500:]
+    alpha, atoms = 0.3, 36
+    ours = SparseCoding(atoms, alpha=alpha, max_iter=3, batch_size=128, seed=0).fit(train)
+    peer = MiniBatchDictionaryLearning(
+        atoms, alpha=alpha / 2, batch_size=128, max_iter=3, fit_algorithm="cd", random_state=0
+    ).fit(train)
+
+    def held_out(components):
+        w = torch.from_numpy(np.ascontiguousarray(components.T)).double()
+        w = w / w.norm(dim=0)
+        return float(sparse_encode(torch.from_numpy(test).double(), w, alpha, tol=1e-8).energy.mean())
+
+    assert held_out(ours.components_) <= 1.02 * held_out(peer.components_)
+
+
+def test_top2_training_uses_two_atoms_and_its_energy():
+    X = _digits(150)
+    model = SparseCoding(n_components=10, alpha=0.3, max_iter=3, batch_size=None, refit="top2").fit(X)
+    result = model.encode(X)
+    assert ((result.codes != 0).sum(dim=1) <= 2).all()
+    full = sparse_encode(X, model.dictionary_, 0.3, max_iter=1000, tol=1e-6)
+    _, expected = top2_refit(torch.from_numpy(X), model.dictionary_, full.codes, 0.3)
+    torch.testing.assert_close(result.energy, expected)
+
+
+def _surface(example):
+    grid = torch.linspace(-3, 3, 31, dtype=torch.float64)
+    gy, gx = torch.meshgrid(grid, grid, indexing="ij")
+    points = torch.stack([gx.flatten(), gy.flatten()], dim=1)
+    radius = ((points[:, 0] / 2) ** 2 + (points[:, 1] / 1.5) ** 2).sqrt()  # the data's radii are (2, 1.5)
+    near = (radius - 1).abs() < 0.25
+    return points, near
+
+
+def test_without_augmentation_the_energy_collapses():
+    example = lecture_example(augmented=False, epochs=10)
+    points, near = _surface(example)
+    # every point of the plane is reconstructed exactly by two atoms: the cost C is 0 everywhere
+    assert float(example.reconstruction_cost(points).max()) < 1e-10
+    energy = example.energy(points)
+    lowest = energy <= energy.quantile(0.1)
+    # the lowest energies sit at the origin (F = α‖ž₂‖₁), not on the data manifold
+    assert float(near[lowest].double().mean()) < 0.1
+
+
+def test_with_augmentation_the_low_energy_region_is_the_data_manifold():
+    example = lecture_example(augmented=True, epochs=30)
+    assert example.model.objective_[-1] < 0.2 * example.model.objective_[0]
+    points, near = _surface(example)
+    energy = example.energy(points)
+    lowest = energy <= energy.quantile(0.1)
+    assert float(near[lowest].double().mean()) > 0.5  # vs 0.25 of the grid near the manifold
+    data_energy = example.energy(example.data).mean()
+    assert energy[~near].mean() > 4 * data_energy
+    assert float(example.reconstruction_cost(points).max()) > 0.5  # no collapse
+
+
+def test_augment_with_ones():
+    y = torch.randn(4, 2)
+    out = augment_with_ones(y)
+    assert out.shape == (4, 3) and bool((out[:, 0] == 1).all()) and torch.equal(out[:, 1:], y)
+
+
+def test_partial_fit_and_bad_input():
+    X = _digits(100)
+    model = SparseCoding(n_components=8, alpha=0.2)
+    with pytest.raises(ValueError, match="not fitted"):
+        model.transform(X)
+    model.partial_fit(X[:50]).partial_fit(X[50:])
+    assert model.n_steps_ == 2
+    with pytest.raises(ValueError, match="must have 64 features"):
+        model.transform(X[:, :10])
+    bad = X.copy()
+    bad[0, 0] = np.nan
+    with pytest.raises(ValueError, match="NaN"):
+        model.transform(bad)
+    with pytest.raises(ValueError, match="alpha must be >= 0"):
+        SparseCoding(alpha=-1.0).fit(X)
+    with pytest.raises(ValueError, match="refit must be one of"):
+        SparseCoding(refit="top3").fit(X)
+    with pytest.raises(ValueError, match="zero atom"):
+        SparseCoding(n_components=3, dict_init=np.zeros((64, 3))).fit(X)
+    with pytest.raises(ValueError, match="dict_init must have shape"):
+        SparseCoding(n_components=3, dict_init=np.ones((10, 3))).fit(X)
+
+
+def test_exports():
+    assert ebmlab.SparseCoding is SparseCoding
+    assert ebmlab.sparse_encode is sparse_encode
