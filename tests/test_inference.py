@@ -32,7 +32,7 @@ def test_exhaustive_argmin_blocks_bound_memory():
         shapes.append(block.numel())
         return block
 
-    exhaustive_argmin(pairwise, 10_000, 5_000, row_block=256, latent_block=128)
+    exhaustive_argmin(pairwise, 2_000, 1_000, row_block=256, latent_block=128)
     assert max(shapes) <= 256 * 128
 
 

@@ -14,15 +14,41 @@ from .inference import (
     InferenceResult,
     exhaustive_argmin,
 )
-from .models.kmeans import KMeans, KMeansEnergy, KMeansResult, k_means, kmeans_plusplus
-from .models.lista import LISTA
-from .models.rbm import RBM, BernoulliVisible, GaussianVisible, RBMParameters
-from .models.sparse_coding import SparseCoding
 from .runs import RunDirectory
 from .samplers import DivergedChainError, Langevin, ReplayBuffer, SampleResult, langevin
 from .sparse import SparseCodeResult, sparse_encode, sparse_energy
 
 __version__ = "0.1.0"
+
+# The estimators import scikit-learn; they load on first use so `import ebmlab` and the CLI stay quick.
+_LAZY = {
+    "KMeans": "models.kmeans",
+    "KMeansEnergy": "models.kmeans",
+    "KMeansResult": "models.kmeans",
+    "k_means": "models.kmeans",
+    "kmeans_plusplus": "models.kmeans",
+    "LISTA": "models.lista",
+    "RBM": "models.rbm",
+    "BernoulliVisible": "models.rbm",
+    "GaussianVisible": "models.rbm",
+    "RBMParameters": "models.rbm",
+    "SparseCoding": "models.sparse_coding",
+}
+
+
+def __getattr__(name: str) -> object:
+    if name in _LAZY:
+        from importlib import import_module
+
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'ebmlab' has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
+
 
 __all__ = [
     "ArgminResult",

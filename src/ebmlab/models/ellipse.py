@@ -76,7 +76,7 @@ class EllipseEnergy(Energy):
         >>> energy = EllipseEnergy(w=(2.0, 1.5))
         >>> energy(torch.tensor([[0.0, 1.5]]), torch.tensor([[math.pi / 2]])).detach().round(decimals=6)
         tensor([0.])
-        >>> float(energy.free_energy(torch.tensor([[0.0, 1.5]]))) < 1e-9  # F_inf: π/2 is on the grid
+        >>> float(energy.free_energy(torch.tensor([[0.0, 1.5]])).detach()) < 1e-9  # F_inf: π/2 is on the grid
         True
     """
 
