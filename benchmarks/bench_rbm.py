@@ -76,6 +76,12 @@ def _ais_ll(params: RBMParameters, train: torch.Tensor, test: torch.Tensor, n_be
     return ais, ll_test, ll_train
 
 
+def _ess(log_weights: torch.Tensor) -> float:
+    """Effective number of AIS runs, (Σw)² / Σw²: near 1 means one run carries the estimate (unreliable)."""
+    weights = torch.exp(log_weights - log_weights.max())
+    return float(weights.sum() ** 2 / weights.pow(2).sum())
+
+
 def quality(args: argparse.Namespace, train: torch.Tensor, test: torch.Tensor) -> None:
     """Train with the quality recipe; learning curve (AIS at checkpoints) and a two-seed final AIS."""
     model = RBM(
@@ -107,15 +113,22 @@ def quality(args: argparse.Namespace, train: torch.Tensor, test: torch.Tensor) -
                 *(t.cpu() for t in (model.components_, model.intercept_visible_, model.intercept_hidden_))
             )
             ais, ll, ll_train = _ais_ll(params, train, test, args.curve_betas, args.ais_chains, 0)
-            curve.append((epoch, cpu_total, ll, ll_train, ais.log_partition_std))
-            print(f"  AIS ({args.curve_betas} betas) test LL {ll:.2f}, train {ll_train:.2f}", flush=True)
+            curve.append((epoch, cpu_total, ll, ll_train, ais))
+            print(
+                f"  AIS ({args.curve_betas} betas) test LL {ll:.2f}, train {ll_train:.2f}, "
+                f"ESS {_ess(ais.log_weights):.1f}",
+                flush=True,
+            )
     params = RBMParameters(*(t.cpu() for t in (model.components_, model.intercept_visible_, model.intercept_hidden_)))
     finals = []
     for seed in (0, 1):
         start = time.perf_counter()
         ais, ll, ll_train = _ais_ll(params, train, test, args.ais_betas, args.ais_chains, seed)
         finals.append((seed, ais, ll, ll_train, time.perf_counter() - start))
-        print(f"final AIS seed {seed}: log Z {ais.log_partition:.2f} ± {ais.log_partition_std:.2f}, test LL {ll:.2f}")
+        print(
+            f"final AIS seed {seed}: log Z {ais.log_partition:.2f} ± {ais.log_partition_std:.2f}, test LL {ll:.2f}, "
+            f"effective sample size {_ess(ais.log_weights):.1f} of {args.ais_chains}"
+        )
     print()
     print(
         f"quality recipe: {args.epochs} epochs, lr {args.lr} -> {args.final_lr} (linear), momentum "
@@ -128,14 +141,17 @@ def quality(args: argparse.Namespace, train: torch.Tensor, test: torch.Tensor) -
         f"torch threads {torch.get_num_threads()}"
     )
     print()
-    print("| epoch | CPU s (train) | AIS betas | AIS log Z | AIS test LL (nats) | train LL (first 10k) |")
-    print("|---|---|---|---|---|---|")
-    for epoch, cpu, ll, ll_train, _ in curve:
-        print(f"| {epoch} | {cpu:.0f} | {args.curve_betas} | – | {ll:.2f} | {ll_train:.2f} |")
-    for seed, ais, ll, ll_train, _ in finals:
+    print("| epoch | CPU s (train) | AIS betas | AIS log Z | AIS ESS | AIS test LL (nats) | train LL (first 10k) |")
+    print("|---|---|---|---|---|---|---|")
+    rows = [(epoch, cpu, args.curve_betas, ais, ll, ll_train) for epoch, cpu, ll, ll_train, ais in curve]
+    rows += [
+        (f"{args.epochs} (AIS seed {seed})", cpu_total, args.ais_betas, ais, ll, ll_train)
+        for seed, ais, ll, ll_train, _ in finals
+    ]
+    for epoch, cpu, betas, ais, ll, ll_train in rows:
         print(
-            f"| {args.epochs} (AIS seed {seed}) | {cpu_total:.0f} | {args.ais_betas} | {ais.log_partition:.2f} ± "
-            f"{ais.log_partition_std:.2f} | {ll:.2f} | {ll_train:.2f} |"
+            f"| {epoch} | {cpu:.0f} | {betas} | {ais.log_partition:.2f} ± {ais.log_partition_std:.2f} | "
+            f"{_ess(ais.log_weights):.1f} | {ll:.2f} | {ll_train:.2f} |"
         )
 
 
