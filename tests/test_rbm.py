@@ -17,9 +17,11 @@ from ebmlab.models.rbm import (
     BernoulliVisible,
     GaussianVisible,
     RBMParameters,
+    RBMVelocity,
     ais_log_partition,
     base_visible_bias,
     contrastive_divergence_step,
+    data_visible_bias,
     exact_log_partition,
     full_pseudo_likelihood,
     gibbs_chain,
@@ -274,3 +276,180 @@ def test_divergent_gibbs_chain_names_the_step():
     params = RBMParameters(torch.full((4, 3), 1e38), torch.zeros(3), torch.full((4,), 50.0), GaussianVisible())
     with pytest.raises(FloatingPointError, match="step 1 of 5"):
         gibbs_chain(params, torch.zeros(2, 3), 5, generator=torch.Generator().manual_seed(0))
+
+
+# ----------------------------------------------------------------------------- the "quality" recipe
+
+
+def _random_problem(seed: int = 3):
+    rng = np.random.RandomState(seed)
+    X = torch.from_numpy((rng.rand(12, 9) < 0.4).astype(np.float64))  # (B, D)
+    params = RBMParameters.random(9, 5, scale=0.5, bias_scale=0.3, seed=seed, dtype=torch.float64)
+    chain = torch.from_numpy((rng.rand(12, 5) < 0.5).astype(np.float64))  # (S, K)
+    return X, params, chain
+
+
+def _copy(params: RBMParameters) -> RBMParameters:
+    return RBMParameters(params.weight.clone(), params.visible_bias.clone(), params.hidden_bias.clone())
+
+
+def _flat(params: RBMParameters) -> torch.Tensor:
+    return torch.cat([params.weight.flatten(), params.visible_bias, params.hidden_bias])
+
+
+def test_zero_momentum_and_decay_with_a_velocity_buffer_is_the_plain_update():
+    X, params, chain = _random_problem()
+    plain, buffered = _copy(params), _copy(params)
+    velocity = RBMVelocity.zeros_like(buffered)
+    a = contrastive_divergence_step(plain, X, chain, learning_rate=0.2, generator=torch.Generator().manual_seed(4))
+    b = contrastive_divergence_step(
+        buffered, X, chain, learning_rate=0.2, generator=torch.Generator().manual_seed(4), velocity=velocity
+    )
+    assert torch.allclose(_flat(plain), _flat(buffered), atol=1e-14)
+    assert torch.equal(a.chain, b.chain)
+    assert torch.allclose(velocity.weight, plain.weight - params.weight, atol=1e-14)  # Δθ is the step taken
+
+
+@pytest.mark.parametrize("with_velocity", [False, True])
+def test_weight_decay_subtracts_eta_lambda_w_from_the_plain_step(with_velocity):
+    X, params, chain = _random_problem()
+    plain, decayed = _copy(params), _copy(params)
+    velocity = RBMVelocity.zeros_like(decayed) if with_velocity else None
+    contrastive_divergence_step(plain, X, chain, learning_rate=0.2, generator=torch.Generator().manual_seed(4))
+    contrastive_divergence_step(
+        decayed,
+        X,
+        chain,
+        learning_rate=0.2,
+        weight_decay=0.01,
+        velocity=velocity,
+        generator=torch.Generator().manual_seed(4),
+    )
+    assert torch.allclose(decayed.weight, plain.weight - 0.2 * 0.01 * params.weight, atol=1e-14)
+    assert torch.allclose(decayed.visible_bias, plain.visible_bias, atol=1e-14)  # biases are not decayed
+    assert torch.allclose(decayed.hidden_bias, plain.hidden_bias, atol=1e-14)
+
+
+def test_weight_decay_on_a_zero_gradient_step_shrinks_w_by_one_minus_eta_lambda():
+    # saturated biases make the step's gradient vanish: v⁻ = v_data (b = ±40) and h⁺ = h⁻ ≈ 0 (c = −80)
+    v = torch.tensor([[1.0, 0.0, 1.0]], dtype=torch.float64)  # (B, D)
+    weight = torch.full((2, 3), 0.01, dtype=torch.float64)
+    params = RBMParameters(
+        weight, torch.tensor([40.0, -40.0, 40.0], dtype=torch.float64), torch.full((2,), -80.0).double()
+    )
+    start = params.weight.clone()
+    contrastive_divergence_step(params, v, None, learning_rate=0.5, weight_decay=0.1, generator=torch.Generator())
+    # v⁻ = v (biases saturate), h⁺ = h⁻ ≈ 0: the gradient vanishes and only the decay acts
+    assert torch.allclose(params.weight, start * (1 - 0.5 * 0.1), rtol=1e-12, atol=1e-30)
+
+
+def test_momentum_step_is_mu_times_the_last_step_plus_the_plain_step():
+    X, params, chain = _random_problem()
+    with_momentum, plain = _copy(params), _copy(params)
+    velocity = RBMVelocity.zeros_like(with_momentum)
+    gen_a, gen_b = torch.Generator().manual_seed(7), torch.Generator().manual_seed(7)
+    step = contrastive_divergence_step(
+        with_momentum, X, chain, learning_rate=0.1, momentum=0.6, velocity=velocity, generator=gen_a
+    )
+    contrastive_divergence_step(plain, X, chain, learning_rate=0.1, generator=gen_b)
+    assert torch.allclose(_flat(with_momentum), _flat(plain), atol=1e-14)  # zero velocity: same first step
+    first = _flat(with_momentum) - _flat(params)
+    before = _flat(with_momentum)
+    contrastive_divergence_step(
+        with_momentum, X, step.chain, learning_rate=0.1, momentum=0.6, velocity=velocity, generator=gen_a
+    )
+    plain_before = _flat(plain)
+    contrastive_divergence_step(plain, X, step.chain, learning_rate=0.1, generator=gen_b)
+    assert torch.allclose(_flat(with_momentum) - before, 0.6 * first + (_flat(plain) - plain_before), atol=1e-13)
+
+
+def test_default_estimator_matches_explicit_zero_recipe():
+    X = _two_prototypes(200)
+    a = RBM(6, learning_rate=0.1, batch_size=20, n_iter=3, random_state=0).fit(X)
+    b = RBM(
+        6,
+        learning_rate=0.1,
+        batch_size=20,
+        n_iter=3,
+        momentum=0.0,
+        weight_decay=0.0,
+        final_learning_rate=None,
+        init_visible_bias="zero",
+        random_state=0,
+    ).fit(X)
+    assert torch.equal(a.components_, b.components_) and torch.equal(a.intercept_visible_, b.intercept_visible_)
+
+
+def test_final_learning_rate_anneals_linearly_per_update():
+    model = RBM(3, learning_rate=0.1, final_learning_rate=0.0, batch_size=10, n_iter=4)
+    assert model._learning_rate(0, 40) == pytest.approx(0.1)
+    assert model._learning_rate(20, 40) == pytest.approx(0.05)
+    assert model._learning_rate(30, 40) == pytest.approx(0.025)
+    # a run with learning rate annealed to 0 over 1 epoch takes a smaller total step than a constant one
+    X = _two_prototypes(200)
+    start = RBM(6, batch_size=20, n_iter=1, random_state=0).initialize(10).components_.clone()
+    constant = RBM(6, learning_rate=0.1, batch_size=20, n_iter=1, random_state=0).fit(X).components_
+    annealed = RBM(6, learning_rate=0.1, final_learning_rate=0.0, batch_size=20, n_iter=1, random_state=0).fit(X)
+    assert float((annealed.components_ - start).norm()) < float((constant - start).norm())
+
+
+def test_momentum_schedule_switches_after_the_warmup_epochs():
+    model = RBM(3, momentum=0.9, initial_momentum=0.5, momentum_warmup_epochs=5)
+    assert [model._epoch_momentum(e) for e in (1, 5, 6, 20)] == [0.5, 0.5, 0.9, 0.9]
+    assert RBM(3, momentum=0.9)._epoch_momentum(1) == 0.9
+
+
+def test_data_init_visible_bias_is_the_logit_of_the_clipped_means():
+    X = np.array([[1, 0, 1, 0], [1, 0, 0, 0], [1, 0, 1, 1], [1, 0, 0, 0]], dtype=np.float32)
+    model = RBM(2, init_visible_bias="data", random_state=0).initialize(4, X)
+    p = np.clip(X.mean(0), 1e-3, 1 - 1e-3)
+    assert np.allclose(model.intercept_visible_.numpy(), np.log(p / (1 - p)), atol=1e-5)
+    assert model.intercept_visible_[0] > 6.9 and model.intercept_visible_[1] < -6.9  # clipped, finite
+    # with W = 0 the model's marginals are then the data means
+    assert np.allclose(torch.sigmoid(model.intercept_visible_).numpy(), p, atol=1e-6)
+    gaussian = data_visible_bias(torch.tensor([[1.0, 2.0], [3.0, -2.0]]), GaussianVisible())
+    assert torch.equal(gaussian, torch.tensor([2.0, 0.0]))
+    fitted = RBM(2, n_iter=0, init_visible_bias="data", random_state=0).fit(X)
+    assert torch.allclose(fitted.intercept_visible_, model.intercept_visible_)
+
+
+def test_quality_recipe_beats_plain_pcd_on_binarised_digits():
+    from sklearn.datasets import load_digits
+
+    X = (load_digits().data / 16 > 0.5).astype(np.float32)  # (1797, 64)
+    settings = dict(learning_rate=0.05, batch_size=20, n_iter=10, random_state=0)
+    plain = RBM(16, **settings).fit(X)
+    quality = RBM(
+        16,
+        **settings,
+        momentum=0.9,
+        initial_momentum=0.5,
+        momentum_warmup_epochs=2,
+        weight_decay=1e-4,
+        final_learning_rate=0.0,
+        init_visible_bias="data",
+    ).fit(X)
+    # exact log-likelihoods (2^16 hidden states enumerated); measured gap 1.3 nats (seed 0), 2.0 (seed 1)
+    assert float(quality.log_likelihood(X).mean()) > float(plain.log_likelihood(X).mean()) + 0.5
+
+
+def test_recipe_bad_settings_errors():
+    X = np.zeros((4, 3), dtype=np.float32)
+    with pytest.raises(ValueError, match=r"momentum must be a number in \[0, 1\), got momentum=1.5"):
+        RBM(2, momentum=1.5).fit(X)
+    with pytest.raises(ValueError, match="initial_momentum"):
+        RBM(2, initial_momentum=-0.1).fit(X)
+    with pytest.raises(ValueError, match="weight_decay must be a finite number >= 0, got weight_decay=-1"):
+        RBM(2, weight_decay=-1).fit(X)
+    with pytest.raises(ValueError, match="final_learning_rate"):
+        RBM(2, final_learning_rate=-0.1).fit(X)
+    with pytest.raises(ValueError, match="init_visible_bias must be 'zero' or 'data', got init_visible_bias='mean'"):
+        RBM(2, init_visible_bias="mean").fit(X)
+    with pytest.raises(ValueError, match="needs the training data"):
+        RBM(2, init_visible_bias="data").initialize(3)
+    params = RBMParameters.random(3, 2)
+    with pytest.raises(ValueError, match="needs a velocity buffer"):
+        contrastive_divergence_step(params, torch.zeros(2, 3), None, learning_rate=0.1, momentum=0.5)
+    bad = RBMVelocity(torch.zeros(3, 3), torch.zeros(3), torch.zeros(2))
+    with pytest.raises(ValueError, match=r"velocity.weight must have the shape of params.weight \(2, 3\)"):
+        contrastive_divergence_step(params, torch.zeros(2, 3), None, learning_rate=0.1, momentum=0.5, velocity=bad)

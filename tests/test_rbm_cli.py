@@ -60,3 +60,20 @@ def test_rbm_command_divergence_is_a_clear_error(tmp_path, capsys):
     err = capsys.readouterr().err
     assert "diverged" in err and "epoch 1, minibatch" in err and "learning_rate=1e+30" in err
     assert len(err.strip().splitlines()) == 1
+
+
+def test_rbm_command_quality_recipe_flags(tmp_path):
+    _train(tmp_path, "--epochs", "1", "--quality", "--weight-decay", "1e-4")
+    config = json.loads((tmp_path / "config.json").read_text())
+    assert config["momentum"] == 0.9 and config["initial_momentum"] == 0.5
+    assert config["weight_decay"] == 1e-4  # an explicit flag wins over --quality's 2e-4
+    assert config["final_learning_rate"] == 0.0 and config["init_visible_bias"] == "data"
+    plain = tmp_path / "plain"
+    _train(plain, "--epochs", "1")
+    config = json.loads((plain / "config.json").read_text())
+    assert config["momentum"] == 0.0 and config["final_learning_rate"] is None and config["init_visible_bias"] == "zero"
+
+
+def test_rbm_command_bad_momentum_is_a_clear_error(tmp_path, capsys):
+    assert _train(tmp_path, "--epochs", "1", "--momentum", "1.0") == 2
+    assert "momentum must be a number in [0, 1), got momentum=1.0" in capsys.readouterr().err

@@ -51,10 +51,12 @@ __all__ = [
     "ContrastiveStep",
     "GaussianVisible",
     "RBMParameters",
+    "RBMVelocity",
     "ais_betas",
     "ais_log_partition",
     "base_visible_bias",
     "contrastive_divergence_step",
+    "data_visible_bias",
     "exact_log_partition",
     "full_pseudo_likelihood",
     "gibbs_chain",
@@ -326,6 +328,35 @@ def gibbs_chain(
 # ----------------------------------------------------------------------------- contrastive divergence
 
 
+@dataclass(frozen=True)
+class RBMVelocity:
+    """Momentum buffers ΔW ``(K, D)``, Δb ``(D,)``, Δc ``(K,)`` of :func:`contrastive_divergence_step`.
+
+    Example:
+        >>> RBMVelocity.zeros_like(RBMParameters.random(6, 3)).weight.shape
+        torch.Size([3, 6])
+    """
+
+    weight: Tensor
+    visible_bias: Tensor
+    hidden_bias: Tensor
+
+    @staticmethod
+    def zeros_like(params: RBMParameters) -> RBMVelocity:
+        return RBMVelocity(
+            torch.zeros_like(params.weight), torch.zeros_like(params.visible_bias), torch.zeros_like(params.hidden_bias)
+        )
+
+    def check(self, params: RBMParameters) -> None:
+        for name in ("weight", "visible_bias", "hidden_bias"):
+            mine, theirs = getattr(self, name), getattr(params, name)
+            if not isinstance(mine, Tensor) or mine.shape != theirs.shape:
+                got = tuple(mine.shape) if isinstance(mine, Tensor) else type(mine).__name__
+                raise ValueError(
+                    f"velocity.{name} must have the shape of params.{name} {tuple(theirs.shape)}, got {got}"
+                )
+
+
 class ContrastiveStep(NamedTuple):
     """What :func:`contrastive_divergence_step` returns.
 
@@ -346,6 +377,9 @@ def contrastive_divergence_step(
     learning_rate: float,
     n_steps: int = 1,
     generator: torch.Generator | None = None,
+    momentum: float = 0.0,
+    weight_decay: float = 0.0,
+    velocity: RBMVelocity | None = None,
 ) -> ContrastiveStep:
     """One CD-k (``chain=None``) or persistent CD-k update of ``params``, in place.
 
@@ -363,6 +397,17 @@ def contrastive_divergence_step(
     (a gradient ascent step on the log-likelihood, whose gradient is −∂F(data) + E_model[∂F]),
     and the new chain state is a sample of h⁻.
 
+    With ``momentum`` μ and ``weight_decay`` λ (Hinton 2010, "A Practical Guide to Training RBMs",
+    §9–10) the step on each parameter θ ∈ {W, b, c} with gradient estimate g_θ (the bracket above,
+    divided by B) goes through its ``velocity`` buffer Δθ, updated in place, and only W is decayed:
+
+    .. math::
+
+        \\Delta\\theta \\leftarrow \\mu\\,\\Delta\\theta + \\eta\\,(g_\\theta - \\lambda\\,\\theta\\,[\\theta = W]),
+        \\qquad \\theta \\mathrel{+}= \\Delta\\theta
+
+    μ = λ = 0 is exactly the update above (``velocity`` may then be None).
+
     Shape:
         v_data ``(B, D)``, chain ``(S, K)`` or None (then S = B) → ``ContrastiveStep(chain (S, K), finite ())``.
 
@@ -379,8 +424,30 @@ def contrastive_divergence_step(
     n_steps = check_int(n_steps, "n_steps")
     if chain is not None and (chain.ndim != 2 or chain.shape[1] != params.n_hidden):
         raise ValueError(f"chain must have shape (S, K) with K = {params.n_hidden}, got {tuple(chain.shape)}")
+    _check_unit_interval(momentum, "momentum")
+    _check_non_negative(weight_decay, "weight_decay")
+    if momentum > 0:
+        if velocity is None:
+            raise ValueError(
+                f"momentum={momentum} needs a velocity buffer: pass velocity=RBMVelocity.zeros_like(params)"
+            )
+        velocity.check(params)
     with torch.no_grad():
-        return _contrastive_step(params, v_data, chain, learning_rate, n_steps, generator)
+        return _contrastive_step(
+            params, v_data, chain, learning_rate, n_steps, generator, momentum, weight_decay, velocity
+        )
+
+
+def _check_unit_interval(value: float, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < 1.0:
+        raise ValueError(f"{name} must be a number in [0, 1), got {name}={value!r}")
+    return float(value)
+
+
+def _check_non_negative(value: float, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < math.inf:
+        raise ValueError(f"{name} must be a finite number >= 0, got {name}={value!r}")
+    return float(value)
 
 
 def _contrastive_step(
@@ -390,6 +457,9 @@ def _contrastive_step(
     learning_rate: float,
     n_steps: int,
     generator: torch.Generator | None,
+    momentum: float = 0.0,
+    weight_decay: float = 0.0,
+    velocity: RBMVelocity | None = None,
 ) -> ContrastiveStep:
     """The hot loop of training; inputs are valid, called under ``torch.no_grad()``.
 
@@ -420,9 +490,23 @@ def _contrastive_step(
     )  # (D,)
     hidden_step = h_pos.sum(dim=0) - h_neg.sum(dim=0)  # (K,)
     signed = torch.cat([h_pos, -h_neg])  # (B + S, K)
-    weight.addmm_(signed.t(), x_both, alpha=scale)  # W += η/B (h⁺ᵀ x⁺ − h⁻ᵀ x⁻), (K, D)
-    hidden_bias.add_(hidden_step, alpha=scale)
-    params.visible_bias.add_(visible_step, alpha=scale)
+    if momentum == 0.0 and velocity is None:
+        if weight_decay:
+            weight.mul_(1.0 - learning_rate * weight_decay)  # W −= η λ W (the gradient below uses x, not W)
+        weight.addmm_(signed.t(), x_both, alpha=scale)  # W += η/B (h⁺ᵀ x⁺ − h⁻ᵀ x⁻), (K, D)
+        hidden_bias.add_(hidden_step, alpha=scale)
+        params.visible_bias.add_(visible_step, alpha=scale)
+    else:
+        assert velocity is not None  # checked by the public entry points
+        # ΔW ← μ ΔW + η (g − λ W), then W += ΔW; biases alike without decay
+        velocity.weight.mul_(momentum).addmm_(signed.t(), x_both, alpha=scale)  # (K, D)
+        if weight_decay:
+            velocity.weight.add_(weight, alpha=-learning_rate * weight_decay)
+        velocity.hidden_bias.mul_(momentum).add_(hidden_step, alpha=scale)  # (K,)
+        velocity.visible_bias.mul_(momentum).add_(visible_step, alpha=scale)  # (D,)
+        weight.add_(velocity.weight)
+        hidden_bias.add_(velocity.hidden_bias)
+        params.visible_bias.add_(velocity.visible_bias)
     finite = torch.isfinite(visible_step.sum() + hidden_step.sum())
     return ContrastiveStep(_bernoulli(h_neg, generator), finite)
 
@@ -701,6 +785,32 @@ def base_visible_bias(params: RBMParameters, data: Tensor, *, smoothing: float =
     return torch.log(smoothed) - torch.log1p(-smoothed)
 
 
+def data_visible_bias(data: Tensor, visible: VisibleUnits | None = None, *, clip: float = 1e-3) -> Tensor:
+    """Visible biases that make the W = 0 model match the data's means (Hinton 2010, §8).
+
+    Bernoulli: b_i = log(p̄_i / (1 − p̄_i)) with p̄ the column means clipped to [clip, 1 − clip];
+    Gaussian: the column means.
+
+    Shape:
+        data ``(B, D)`` → ``(D,)``.
+
+    Example:
+        >>> import torch
+        >>> data_visible_bias(torch.tensor([[1.0, 0.0], [1.0, 1.0]]), clip=0.01)
+        tensor([4.5951, 0.0000])
+    """
+    if not isinstance(data, Tensor):
+        raise TypeError(f"data must be a torch.Tensor, got {type(data).__name__}")
+    check_matrix(data, "data")
+    if not 0.0 < clip < 0.5:
+        raise ValueError(f"clip must lie in (0, 0.5), got clip={clip!r}")
+    mean = data.mean(dim=0)  # (D,)
+    if isinstance(visible, GaussianVisible):
+        return mean
+    clipped = mean.clamp(clip, 1.0 - clip)
+    return torch.log(clipped) - torch.log1p(-clipped)
+
+
 # ----------------------------------------------------------------------------- estimator
 
 
@@ -727,6 +837,18 @@ class RBM(TransformerMixin, BaseEstimator):
         visible: ``BernoulliVisible()`` (data in [0, 1], ideally binary) or ``GaussianVisible(sigma)``.
         persistent: persistent CD (scikit-learn's SML) if True, CD-k from the data if False.
         n_gibbs_steps: k, Gibbs steps per update.
+        momentum: μ of :func:`contrastive_divergence_step` after the first ``momentum_warmup_epochs``
+            epochs (0: scikit-learn's plain update).
+        initial_momentum: μ during the first ``momentum_warmup_epochs`` epochs (None: ``momentum``);
+            Hinton's guide uses 0.5 then 0.9 after 5 epochs.
+        momentum_warmup_epochs: epochs run with ``initial_momentum``.
+        weight_decay: λ, L2 penalty on W (Hinton suggests 1e-4 to 1e-3; 0: none).
+        final_learning_rate: if set, the step size falls linearly from ``learning_rate`` at the first
+            update to this value at the end of ``n_iter`` epochs (0 anneals it to zero, as for PCD in
+            Tieleman 2008); None keeps it constant.
+        init_visible_bias: ``"zero"`` (scikit-learn) or ``"data"``: b_i = log(p_i / (1 − p_i)) of the
+            training means clipped to [1e-3, 1 − 1e-3] (Hinton's guide §8; the data mean for Gaussian
+            units); :meth:`fit` passes its data, :meth:`initialize` needs ``X`` for it.
         random_state: seed of the initialisation, the chains and ``score_samples``' flips.
         device: torch device of the parameters.
 
@@ -740,6 +862,14 @@ class RBM(TransformerMixin, BaseEstimator):
         >>> model = RBM(n_components=2, n_iter=5, random_state=0).fit(X)
         >>> model.transform(X).shape, model.score_samples(X).shape
         ((4, 2), (4,))
+
+        The "quality" recipe (momentum 0.5 → 0.9, weight decay, learning rate annealed to zero,
+        visible biases from the data):
+
+        >>> quality = RBM(2, learning_rate=0.01, n_iter=5, momentum=0.9, initial_momentum=0.5,
+        ...               weight_decay=1e-4, final_learning_rate=0.0, init_visible_bias="data", random_state=0)
+        >>> quality.fit(X).components_.shape
+        torch.Size([2, 3])
     """
 
     def __init__(
@@ -752,6 +882,12 @@ class RBM(TransformerMixin, BaseEstimator):
         visible: VisibleUnits | None = None,
         persistent: bool = True,
         n_gibbs_steps: int = 1,
+        momentum: float = 0.0,
+        initial_momentum: float | None = None,
+        momentum_warmup_epochs: int = 5,
+        weight_decay: float = 0.0,
+        final_learning_rate: float | None = None,
+        init_visible_bias: str = "zero",
         random_state: int | None = None,
         device: str = "cpu",
     ) -> None:
@@ -762,6 +898,12 @@ class RBM(TransformerMixin, BaseEstimator):
         self.visible = visible
         self.persistent = persistent
         self.n_gibbs_steps = n_gibbs_steps
+        self.momentum = momentum
+        self.initial_momentum = initial_momentum
+        self.momentum_warmup_epochs = momentum_warmup_epochs
+        self.weight_decay = weight_decay
+        self.final_learning_rate = final_learning_rate
+        self.init_visible_bias = init_visible_bias
         self.random_state = random_state
         self.device = device
 
@@ -779,7 +921,33 @@ class RBM(TransformerMixin, BaseEstimator):
         check_int(self.batch_size, "batch_size")
         check_int(self.n_iter, "n_iter", minimum=0)
         check_int(self.n_gibbs_steps, "n_gibbs_steps")
+        _check_unit_interval(self.momentum, "momentum")
+        if self.initial_momentum is not None:
+            _check_unit_interval(self.initial_momentum, "initial_momentum")
+        check_int(self.momentum_warmup_epochs, "momentum_warmup_epochs", minimum=0)
+        _check_non_negative(self.weight_decay, "weight_decay")
+        if self.final_learning_rate is not None:
+            _check_non_negative(self.final_learning_rate, "final_learning_rate")
+        if self.init_visible_bias not in ("zero", "data"):
+            raise ValueError(
+                f"init_visible_bias must be 'zero' or 'data', got init_visible_bias={self.init_visible_bias!r}"
+            )
         self._units()
+
+    def _uses_momentum(self) -> bool:
+        return self.momentum > 0 or (self.initial_momentum or 0.0) > 0
+
+    def _epoch_momentum(self, epoch: int) -> float:
+        if self.initial_momentum is not None and epoch <= self.momentum_warmup_epochs:
+            return float(self.initial_momentum)
+        return float(self.momentum)
+
+    def _learning_rate(self, update: int, total: int) -> float:
+        """η at update ``update`` (0-based) of ``total``: constant, or linear to ``final_learning_rate``."""
+        if self.final_learning_rate is None or total <= 0:
+            return float(self.learning_rate)
+        fraction = min(update / total, 1.0)
+        return float(self.learning_rate + (self.final_learning_rate - self.learning_rate) * fraction)
 
     def _as_data(self, X: Any, name: str = "X", *, fitted: bool = True) -> Tensor:
         device = resolve_device(self.device)
@@ -797,8 +965,11 @@ class RBM(TransformerMixin, BaseEstimator):
         if not hasattr(self, "components_"):
             raise ValueError("this RBM is not fitted yet: call fit(X) first")
 
-    def initialize(self, n_features: int) -> RBM:
-        """Fresh parameters for ``n_features`` visible units (what :meth:`fit` starts from)."""
+    def initialize(self, n_features: int, X: Any = None) -> RBM:
+        """Fresh parameters for ``n_features`` visible units (what :meth:`fit` starts from).
+
+        ``X`` ``(B, D)``, the training data, is needed for ``init_visible_bias="data"``.
+        """
         self._validate_settings()
         check_int(n_features, "n_features")
         device = resolve_device(self.device)
@@ -807,7 +978,17 @@ class RBM(TransformerMixin, BaseEstimator):
         self.components_ = (0.01 * torch.randn(self.n_components, n_features, generator=init)).to(device)
         self.intercept_hidden_ = torch.zeros(self.n_components, device=device)
         self.intercept_visible_ = torch.zeros(n_features, device=device)
+        if self.init_visible_bias == "data":
+            if X is None:
+                raise ValueError("init_visible_bias='data' needs the training data: call initialize(n_features, X)")
+            data = X if isinstance(X, Tensor) and X.device == device else self._as_data(X, fitted=False)
+            if data.ndim != 2 or data.shape[1] != n_features:
+                raise ValueError(f"X must have shape (B, n_features={n_features}), got {tuple(data.shape)}")
+            self.intercept_visible_.copy_(data_visible_bias(data, self._units()))
         self.h_samples_ = torch.zeros(self.batch_size, self.n_components, device=device)
+        self.velocity_ = RBMVelocity.zeros_like(
+            RBMParameters(self.components_, self.intercept_visible_, self.intercept_hidden_)
+        )
         self.generator_ = torch.Generator(device=device).manual_seed(seed + 1)
         self.n_features_in_ = n_features
         return self
@@ -824,7 +1005,7 @@ class RBM(TransformerMixin, BaseEstimator):
         """Train on ``X`` ``(B, D)`` for ``n_iter`` epochs from a fresh initialisation."""
         self._validate_settings()
         data = self._as_data(X, fitted=False)
-        self.initialize(data.shape[1])
+        self.initialize(data.shape[1], data)
         for epoch in range(self.n_iter):
             self.fit_epoch(data, epoch=epoch + 1)
         return self
@@ -832,20 +1013,38 @@ class RBM(TransformerMixin, BaseEstimator):
     def fit_epoch(self, X: Any, *, epoch: int = 1) -> float:
         """One pass over ``X`` in order, in ``ceil(N / batch_size)`` even minibatches; returns seconds.
 
+        ``epoch`` (1-based, of ``n_iter``) sets the momentum and the annealed learning rate.
+
         Raises ``FloatingPointError`` naming the epoch, the minibatch and the learning rate if the
         statistics become NaN/inf; the parameters are then restored to those before the epoch.
         """
         self._check_fitted()
         data = X if isinstance(X, Tensor) and X.device == self.components_.device else self._as_data(X)
         params = self.params_
-        backup = [t.clone() for t in (params.weight, params.visible_bias, params.hidden_bias, self.h_samples_)]
+        velocity = self.velocity_ if self._uses_momentum() else None
+        state = [params.weight, params.visible_bias, params.hidden_bias, self.h_samples_]
+        if velocity is not None:
+            state += [velocity.weight, velocity.visible_bias, velocity.hidden_bias]
+        backup = [t.clone() for t in state]
         n_batches = math.ceil(data.shape[0] / self.batch_size)
+        momentum, total = self._epoch_momentum(epoch), self.n_iter * n_batches
         first_bad = torch.full((), -1, dtype=torch.long, device=data.device)
         chain = self.h_samples_ if self.persistent else None
         start = time.perf_counter()
         with torch.no_grad():
             for index, batch in enumerate(torch.tensor_split(data, n_batches)):
-                step = _contrastive_step(params, batch, chain, self.learning_rate, self.n_gibbs_steps, self.generator_)
+                rate = self._learning_rate((epoch - 1) * n_batches + index, total)
+                step = _contrastive_step(
+                    params,
+                    batch,
+                    chain,
+                    rate,
+                    self.n_gibbs_steps,
+                    self.generator_,
+                    momentum,
+                    self.weight_decay,
+                    velocity,
+                )
                 if self.persistent:
                     chain = step.chain
                 first_bad = torch.where(~step.finite & (first_bad < 0), index + 1, first_bad)
@@ -854,9 +1053,7 @@ class RBM(TransformerMixin, BaseEstimator):
         seconds = time.perf_counter() - start
         bad = int(first_bad)
         if bad >= 0:
-            for tensor, saved in zip(
-                (params.weight, params.visible_bias, params.hidden_bias, self.h_samples_), backup, strict=True
-            ):
+            for tensor, saved in zip(state, backup, strict=True):
                 tensor.copy_(saved)
             raise FloatingPointError(
                 f"RBM training diverged: NaN/inf statistics at epoch {epoch}, minibatch {bad} of {n_batches}, "
@@ -946,7 +1143,8 @@ class RBMConfig:
     ``visible`` is ``"bernoulli"`` (data in [0, 1], thresholded at 0.5 when ``binarize``) or
     ``"gaussian"`` (each feature standardised to zero mean and unit variance, σ = ``sigma``).
     Exact log Z is used when the smaller layer has ≤ 20 units, else AIS with ``ais_chains`` runs of
-    ``ais_betas`` steps from the data's base-rate model.
+    ``ais_betas`` steps from the data's base-rate model. ``momentum`` … ``init_visible_bias`` are
+    :class:`RBM`'s; their defaults are scikit-learn's plain update.
     """
 
     data: str = "digits"
@@ -961,6 +1159,12 @@ class RBMConfig:
     epochs: int = 20
     persistent: bool = True
     n_gibbs_steps: int = 1
+    momentum: float = 0.0
+    initial_momentum: float | None = None
+    momentum_warmup_epochs: int = 5
+    weight_decay: float = 0.0
+    final_learning_rate: float | None = None
+    init_visible_bias: str = "zero"
     seed: int = 0
     device: str = "cpu"
     monitor_samples: int = 2000
@@ -981,6 +1185,17 @@ class RBMConfig:
         check_int(self.ais_betas, "ais_betas", minimum=3)
         if self.n_samples is not None:
             check_int(self.n_samples, "n_samples")
+        _check_unit_interval(self.momentum, "momentum")
+        if self.initial_momentum is not None:
+            _check_unit_interval(self.initial_momentum, "initial_momentum")
+        check_int(self.momentum_warmup_epochs, "momentum_warmup_epochs", minimum=0)
+        _check_non_negative(self.weight_decay, "weight_decay")
+        if self.final_learning_rate is not None:
+            _check_non_negative(self.final_learning_rate, "final_learning_rate")
+        if self.init_visible_bias not in ("zero", "data"):
+            raise ValueError(
+                f"init_visible_bias must be 'zero' or 'data', got init_visible_bias={self.init_visible_bias!r}"
+            )
         return self
 
     def units(self) -> VisibleUnits:
@@ -1092,9 +1307,16 @@ def train_rbm(config: RBMConfig, *, run: Any = None, resume: bool = False, show_
         visible=config.units(),
         persistent=config.persistent,
         n_gibbs_steps=config.n_gibbs_steps,
+        momentum=config.momentum,
+        initial_momentum=config.initial_momentum,
+        momentum_warmup_epochs=config.momentum_warmup_epochs,
+        weight_decay=config.weight_decay,
+        final_learning_rate=config.final_learning_rate,
+        init_visible_bias=config.init_visible_bias,
         random_state=config.seed,
         device=config.device,
-    ).initialize(train.shape[1])
+    )
+    model.initialize(train.shape[1], train)
     monitor = train[: config.monitor_samples]
     flips = torch.from_numpy(np.random.RandomState(config.seed).randint(0, train.shape[1], monitor.shape[0]))
     pls: list[float] = []
@@ -1109,6 +1331,9 @@ def train_rbm(config: RBMConfig, *, run: Any = None, resume: bool = False, show_
             model.intercept_visible_.copy_(tensors["visible_bias"])
             model.intercept_hidden_.copy_(tensors["hidden_bias"])
             model.h_samples_ = tensors["chain"].to(device)
+            for name in ("weight", "visible_bias", "hidden_bias"):
+                if f"velocity_{name}" in tensors:
+                    getattr(model.velocity_, name).copy_(tensors[f"velocity_{name}"])
             model.generator_.set_state(tensors["generator"])
             first_epoch = checkpoint.step
             pls, errors, seconds = (list(checkpoint.extra[key]) for key in ("pls", "errors", "seconds"))
@@ -1138,6 +1363,9 @@ def train_rbm(config: RBMConfig, *, run: Any = None, resume: bool = False, show_
                 "hidden_bias": params.hidden_bias,
                 "chain": model.h_samples_,
                 "generator": model.generator_.get_state(),
+                "velocity_weight": model.velocity_.weight,
+                "velocity_visible_bias": model.velocity_.visible_bias,
+                "velocity_hidden_bias": model.velocity_.hidden_bias,
             }
             extra = {"pls": pls, "errors": errors, "seconds": seconds}
             run.save_checkpoint(tensors, step=epoch + 1, config=config, extra=extra)
