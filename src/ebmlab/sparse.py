@@ -86,7 +86,9 @@ def soft_threshold(x: Tensor, threshold: float | Tensor) -> Tensor:
     """
     if isinstance(threshold, Tensor):
         return x - torch.maximum(torch.minimum(x, threshold), -threshold)
-    return x - x.clamp(-threshold, threshold)
+    if x.requires_grad or threshold < 0:
+        return x - x.clamp(-threshold, threshold)
+    return torch.nn.functional.softshrink(x, threshold)  # one fused pass on the hot inference path
 
 
 def sparse_energy(y: Tensor, dictionary: Tensor, codes: Tensor, alpha: float) -> Tensor:
