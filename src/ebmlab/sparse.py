@@ -86,9 +86,7 @@ def soft_threshold(x: Tensor, threshold: float | Tensor) -> Tensor:
     """
     if isinstance(threshold, Tensor):
         return x - torch.maximum(torch.minimum(x, threshold), -threshold)
-    if x.requires_grad or threshold < 0:
-        return x - x.clamp(-threshold, threshold)
-    return torch.nn.functional.softshrink(x, threshold)  # one fused pass on the hot inference path
+    return x - x.clamp(-threshold, threshold)
 
 
 def sparse_energy(y: Tensor, dictionary: Tensor, codes: Tensor, alpha: float) -> Tensor:
