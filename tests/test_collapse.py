@@ -10,15 +10,6 @@ from ebmlab.inference import GradientDescent
 from ebmlab.models.collapse import SHAPINGS, LinearLatentEnergy, energy_spread, train_collapse
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny matrices: one thread avoids OpenMP hand-off latency on a shared machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_closed_form_free_energy_matches_inference():
     energy = LinearLatentEnergy(2, 3, ridge=0.3, seed=2)
     y = torch.randn(6, 2, generator=torch.Generator().manual_seed(0))

@@ -14,14 +14,6 @@ from ebmlab.models.conv_sparse_coding import (
 from ebmlab.sparse import lipschitz_constant, sparse_encode
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _setup(seed=0):
     generator = torch.Generator().manual_seed(seed)
     filters = torch.randn(3, 1, 3, 3, generator=generator, dtype=torch.float64)

@@ -17,15 +17,6 @@ from ebmlab.models.dae import (
 from ebmlab.runs import RunDirectory
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny matrices: one thread avoids OpenMP hand-off latency on a shared machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def test_corruption_statistics():
     generator = torch.Generator().manual_seed(0)
     y = torch.full((400, 50), 0.5)

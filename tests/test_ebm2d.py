@@ -12,15 +12,6 @@ from ebmlab.samplers import DivergedChainError
 from ebmlab.toys import TOYS, gaussian_mmd, sample_toy
 
 
-@pytest.fixture(autouse=True, scope="module")
-def _one_thread():
-    """Tiny matrices: one thread avoids OpenMP hand-off latency on a shared machine."""
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 @pytest.mark.parametrize("hidden", [(7,), (16, 16), (8, 12, 5)])
 def test_analytic_gradient_matches_autograd(hidden):
     energy = MLPEnergy(3, hidden, seed=1).double()

@@ -28,14 +28,6 @@ from ebmlab.models.kmeans import (
 ROOT = Path(__file__).resolve().parents[1]
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(threads)
-
-
 def _blobs(n=3000, d=8, k=20, seed=0, dtype=np.float64, std=1.5):
     x, _ = make_blobs(n, n_features=d, centers=k, random_state=seed, cluster_std=std)
     return x.astype(dtype)

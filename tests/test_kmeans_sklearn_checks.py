@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import torch
 from sklearn.utils.estimator_checks import parametrize_with_checks
 
 from ebmlab.models.kmeans import KMeans
@@ -10,5 +9,4 @@ from ebmlab.models.kmeans import KMeans
 
 @parametrize_with_checks([KMeans(n_clusters=3, random_state=0)])
 def test_sklearn_compatible(estimator, check):
-    torch.set_num_threads(1)  # tiny problems: threading overhead only
     check(estimator)

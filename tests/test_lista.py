@@ -10,14 +10,6 @@ from ebmlab.models.sparse_coding import image_patches
 from ebmlab.sparse import sparse_encode, sparse_energy
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _dictionary(features=16, atoms=32, seed=0):
     w = torch.randn(features, atoms, generator=torch.Generator().manual_seed(seed))
     return w / w.norm(dim=0)

@@ -11,15 +11,6 @@ from ebmlab.models.sparse_coding import SparseCoding, augment_with_ones, image_p
 from ebmlab.sparse import sparse_encode, top2_refit
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Small problems run faster on one thread on the shared 2-core machine."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
-
-
 def _digits(n=400):
     from sklearn.datasets import load_digits
 
