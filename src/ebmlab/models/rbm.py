@@ -450,6 +450,21 @@ def _check_non_negative(value: float, name: str) -> float:
     return float(value)
 
 
+def _check_recipe(settings: RBM | RBMConfig) -> None:
+    """Validate the quality-recipe fields shared by :class:`RBM` and :class:`RBMConfig`."""
+    _check_unit_interval(settings.momentum, "momentum")
+    if settings.initial_momentum is not None:
+        _check_unit_interval(settings.initial_momentum, "initial_momentum")
+    check_int(settings.momentum_warmup_epochs, "momentum_warmup_epochs", minimum=0)
+    _check_non_negative(settings.weight_decay, "weight_decay")
+    if settings.final_learning_rate is not None:
+        _check_non_negative(settings.final_learning_rate, "final_learning_rate")
+    if settings.init_visible_bias not in ("zero", "data"):
+        raise ValueError(
+            f"init_visible_bias must be 'zero' or 'data', got init_visible_bias={settings.init_visible_bias!r}"
+        )
+
+
 def _contrastive_step(
     params: RBMParameters,
     v_data: Tensor,
@@ -921,17 +936,7 @@ class RBM(TransformerMixin, BaseEstimator):
         check_int(self.batch_size, "batch_size")
         check_int(self.n_iter, "n_iter", minimum=0)
         check_int(self.n_gibbs_steps, "n_gibbs_steps")
-        _check_unit_interval(self.momentum, "momentum")
-        if self.initial_momentum is not None:
-            _check_unit_interval(self.initial_momentum, "initial_momentum")
-        check_int(self.momentum_warmup_epochs, "momentum_warmup_epochs", minimum=0)
-        _check_non_negative(self.weight_decay, "weight_decay")
-        if self.final_learning_rate is not None:
-            _check_non_negative(self.final_learning_rate, "final_learning_rate")
-        if self.init_visible_bias not in ("zero", "data"):
-            raise ValueError(
-                f"init_visible_bias must be 'zero' or 'data', got init_visible_bias={self.init_visible_bias!r}"
-            )
+        _check_recipe(self)
         self._units()
 
     def _uses_momentum(self) -> bool:
@@ -1185,17 +1190,7 @@ class RBMConfig:
         check_int(self.ais_betas, "ais_betas", minimum=3)
         if self.n_samples is not None:
             check_int(self.n_samples, "n_samples")
-        _check_unit_interval(self.momentum, "momentum")
-        if self.initial_momentum is not None:
-            _check_unit_interval(self.initial_momentum, "initial_momentum")
-        check_int(self.momentum_warmup_epochs, "momentum_warmup_epochs", minimum=0)
-        _check_non_negative(self.weight_decay, "weight_decay")
-        if self.final_learning_rate is not None:
-            _check_non_negative(self.final_learning_rate, "final_learning_rate")
-        if self.init_visible_bias not in ("zero", "data"):
-            raise ValueError(
-                f"init_visible_bias must be 'zero' or 'data', got init_visible_bias={self.init_visible_bias!r}"
-            )
+        _check_recipe(self)
         return self
 
     def units(self) -> VisibleUnits:
