@@ -7,7 +7,7 @@ import math
 import time
 from pathlib import Path
 
-__all__ = ["add_run_arguments", "beta_type", "out_dir", "positive_float", "positive_int"]
+__all__ = ["add_run_arguments", "beta_type", "out_dir", "positive_float", "positive_int", "print_figures"]
 
 
 def positive_int(text: str) -> int:
@@ -61,3 +61,9 @@ def out_dir(args: argparse.Namespace, model: str) -> Path:
     if args.resume:
         raise ValueError("--resume needs --out DIR naming the run to continue")
     return Path("runs") / f"{model}-{time.strftime('%Y%m%d-%H%M%S')}"
+
+
+def print_figures(run_path: Path) -> None:
+    """List the PNG figures a command wrote into its run directory, one ``figure: PATH`` line each."""
+    for figure in sorted(run_path.glob("*.png")):
+        print(f"figure: {figure}")

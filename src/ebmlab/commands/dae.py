@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import add_run_arguments, out_dir, positive_float, positive_int
+from ._common import add_run_arguments, out_dir, positive_float, positive_int, print_figures
 
 NAME = "dae"
 HELP = "denoising autoencoder: E(y, y~) = ||y - Dec(Enc(y~))||^2 with gaussian, masking or salt-pepper corruption"
@@ -58,6 +58,5 @@ def run(args: argparse.Namespace) -> Path:
     fit = train_dae(config, run=run_dir, resume=args.resume, show_progress=not args.no_progress)
     plot_dae(fit, run_dir.path)
     print(f"final denoising loss {fit.losses[-1]:.5f}")
-    for figure in sorted(run_dir.path.glob("*.png")):
-        print(f"figure: {figure}")
+    print_figures(run_dir.path)
     return run_dir.path

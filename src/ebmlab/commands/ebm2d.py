@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import add_run_arguments, out_dir, positive_float, positive_int
+from ._common import add_run_arguments, out_dir, positive_float, positive_int, print_figures
 
 NAME = "ebm2d"
 HELP = "MLP energy on a 2-D toy (rings, moons, 8gaussians, checkerboard, pinwheel, spirals) by CD-k or PCD"
@@ -84,6 +84,5 @@ def run(args: argparse.Namespace) -> Path:
     fit = train_ebm2d(config, run=run_dir, resume=args.resume, show_progress=not args.no_progress)
     plot_ebm2d(fit, run_dir.path)
     print(f"MMD^2 of {config.n_eval} samples to the true density: {fit.mmd:.5f} (true vs true {fit.mmd_baseline:.5f})")
-    for figure in sorted(run_dir.path.glob("*.png")):
-        print(f"figure: {figure}")
+    print_figures(run_dir.path)
     return run_dir.path

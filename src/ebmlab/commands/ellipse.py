@@ -6,7 +6,7 @@ import argparse
 import math
 from pathlib import Path
 
-from ._common import add_run_arguments, beta_type, out_dir, positive_float, positive_int
+from ._common import add_run_arguments, beta_type, out_dir, positive_float, positive_int, print_figures
 
 NAME = "ellipse"
 HELP = "the lecture's ellipse: E(y, z) = [y1 - w1 cos z]^2 + [y2 - w2 sin z]^2, z on [0 : pi/24 : 2pi)"
@@ -46,6 +46,5 @@ def run(args: argparse.Namespace) -> Path:
         print(f"trained w = ({w1:.4f}, {w2:.4f}); the data's radii are (2, 1.5); final loss {fit.final_loss:.5f}")
     else:
         print(f"final loss {fit.final_loss:.5f}")
-    for figure in sorted(run_dir.path.glob("*.png")):
-        print(f"figure: {figure}")
+    print_figures(run_dir.path)
     return run_dir.path

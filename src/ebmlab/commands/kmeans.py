@@ -6,7 +6,7 @@ import argparse
 import math
 from pathlib import Path
 
-from ._common import add_run_arguments, beta_type, out_dir, positive_int
+from ._common import add_run_arguments, beta_type, out_dir, positive_int, print_figures
 
 NAME = "kmeans"
 HELP = "K-means: E(y, z) = ||y - Wz||^2 with one-hot z; Lloyd at beta = inf, soft k-means at finite beta"
@@ -63,6 +63,5 @@ def run(args: argparse.Namespace) -> Path:
     fit = train_kmeans(config, run=run_dir, resume=args.resume, show_progress=not args.no_progress)
     plots.plot_all(fit, run_dir.path)
     print(f"K = {config.k}: inertia {fit.inertia:.6g} after {len(fit.inertia_history)} iterations")
-    for figure in sorted(run_dir.path.glob("*.png")):
-        print(f"figure: {figure}")
+    print_figures(run_dir.path)
     return run_dir.path

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from ._common import add_run_arguments, out_dir, positive_float, positive_int
+from ._common import add_run_arguments, out_dir, positive_float, positive_int, print_figures
 
 NAME = "rbm"
 HELP = "restricted Boltzmann machine, Bernoulli or Gaussian visible units, trained by PCD-k or CD-k"
@@ -112,6 +112,5 @@ def run(args: argparse.Namespace) -> Path:
     print(f"log Z = {fit.log_partition:.2f}{spread} ({fit.log_partition_method})")
     print(f"mean log-likelihood: train {fit.log_likelihood_train:.2f} nats", end="")
     print("" if fit.log_likelihood_test is None else f", test {fit.log_likelihood_test:.2f} nats")
-    for figure in sorted(run_dir.path.glob("*.png")):
-        print(f"figure: {figure}")
+    print_figures(run_dir.path)
     return run_dir.path
