@@ -117,6 +117,15 @@ def test_accelerated_lloyd_gives_plain_lloyds_assignments(k):
     assert all(b <= a * (1 + 1e-12) for a, b in zip(plain.inertia_history, plain.inertia_history[1:], strict=False))
 
 
+@pytest.mark.parametrize(("spread", "dtype"), [(2.5, np.float32), (1e-3, np.float64)])
+def test_accelerated_inertia_equals_a_direct_float64_evaluation(spread, dtype):
+    # spread 1e-3: Σ‖y‖² ≫ inertia, so the run refuses the float64-sums formula and makes an exact pass
+    x = _blobs(k=12, std=spread).astype(dtype)
+    result = k_means(x, 12, random_state=0, tol=0.0, algorithm="accelerated")
+    direct = ((x.astype(np.float64) - result.centers.astype(np.float64)[result.labels]) ** 2).sum()
+    assert result.inertia == pytest.approx(direct, rel=1e-7)
+
+
 @pytest.mark.parametrize("algorithm", ["lloyd", "accelerated"])
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_matches_sklearn_lloyd_from_the_same_init(algorithm, dtype):

@@ -521,7 +521,7 @@ def _run_once(
         n_iter += run.n_iter
         history.extend(run.history)
     assert run is not None
-    return LloydRun(run.centers, run.labels, n_iter, run.converged, tuple(history))
+    return LloydRun(run.centers, run.labels, n_iter, run.converged, tuple(history), run.inertia)
 
 
 def k_means(
@@ -641,7 +641,7 @@ def _fit(
             algorithm=algorithm,
             track_inertia=track_inertia,
         )
-        inertia = _inertia(centred, run.centers, run.labels)
+        inertia = run.inertia if run.inertia is not None else _inertia(centred, run.centers, run.labels)
         if inertia < best_inertia or best is None:
             best, best_inertia = run, inertia
     assert best is not None
