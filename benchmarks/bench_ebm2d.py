@@ -46,28 +46,28 @@ def _batches(data: torch.Tensor, seed: int):
 # ----------------------------------------------------------------------------------------------- contenders
 
 
-def make_ebmlab(data):
-    model = MLPEnergy(2, (128, 128), seed=0)
-    optimizer = torch.optim.Adam(model.parameters(), lr=LR, betas=(0.0, 0.999))
-    buffer = ReplayBuffer(BUFFER, 2, reinit_prob=0.05, low=LOW, high=HIGH, seed=1)
-    chains = torch.Generator().manual_seed(3)
-    batches = _batches(data, 2)
+def make_ebmlab(data, seed=0):
+    model = MLPEnergy(2, (128, 128), seed=seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=LR, betas=(0.0, 0.999), fused=True)
+    buffer = ReplayBuffer(BUFFER, 2, reinit_prob=0.05, low=LOW, high=HIGH, seed=seed + 1)
+    chains = torch.Generator().manual_seed(seed + 3)
+    batches = _batches(data, seed + 2)
 
     def step():
         draw = buffer.draw(BATCH)
-        chain = _langevin(model.energy_and_grad, draw.samples, STEPS, ETA, SIGMA, None, None, chains)
+        chain = _langevin(model.energy_and_grad, draw.samples, STEPS, ETA, SIGMA, None, None, chains, model.energy)
         buffer.update(chain.samples, draw.index)
         _training_step(model, optimizer, next(batches), chain.samples, ALPHA)
 
     return step, model, lambda: buffer.states
 
 
-def make_plain(data):
+def make_plain(data, seed=0):
     """A plain PyTorch PCD loop: autograd input gradients, the same buffer recipe."""
-    model = _mlp(0)
+    model = _mlp(seed)
     optimizer = torch.optim.Adam(model.parameters(), lr=LR, betas=(0.0, 0.999))
     states = _uniform((BUFFER, 2))
-    batches = _batches(data, 2)
+    batches = _batches(data, seed + 2)
 
     def energy(y):
         return model(y).squeeze(1)
@@ -93,7 +93,7 @@ def make_plain(data):
     return step, energy, lambda: states
 
 
-def make_torchebm(data):
+def make_torchebm(data, seed=0):
     from torchebm.core import BaseModel
     from torchebm.losses import ContrastiveDivergence
     from torchebm.samplers import LangevinDynamics
@@ -101,7 +101,7 @@ def make_torchebm(data):
     class Model(BaseModel):
         def __init__(self):
             super().__init__()
-            self.net = _mlp(0)
+            self.net = _mlp(seed)
 
         def forward(self, x):
             return self.net(x).squeeze(-1)
@@ -120,7 +120,7 @@ def make_torchebm(data):
         init_steps=0,
     )
     optimizer = torch.optim.Adam(model.parameters(), lr=LR, betas=(0.0, 0.999))
-    batches = _batches(data, 2)
+    batches = _batches(data, seed + 2)
 
     def step():
         loss, _ = loss_fn(next(batches))
@@ -131,10 +131,10 @@ def make_torchebm(data):
     return step, model, lambda: loss_fn.replay_buffer
 
 
-def make_ebmkit(data):
+def make_ebmkit(data, seed=0):
     import ebm
 
-    net = _mlp(0)
+    net = _mlp(seed)
 
     def energy(y):
         return net(y).squeeze(-1)
@@ -143,7 +143,7 @@ def make_ebmkit(data):
     buffer = ebm.ReplayBuffer(BUFFER, (2,), reinit_prob=0.05, init_fn=_uniform)
     loss_fn = ebm.ContrastiveDivergence(sampler, buffer=buffer, energy_reg=ALPHA)
     optimizer = torch.optim.Adam(net.parameters(), lr=LR, betas=(0.0, 0.999))
-    batches = _batches(data, 2)
+    batches = _batches(data, seed + 2)
 
     def step():
         out = loss_fn(energy, next(batches))
@@ -167,44 +167,58 @@ def evaluate(energy, states: torch.Tensor, toy: str, n_eval: int = 2000) -> floa
     return gaussian_mmd(samples, sample_toy(toy, n_eval, seed=10_000))
 
 
-def speed(iterations: int, timing_steps: int, toy: str) -> None:
+def speed(iterations: int, timing_steps: int, toy: str, seeds: int, rounds: int) -> None:
     data = sample_toy(toy, 20_000, seed=0)
     built, errors = {}, {}
     for name, make in CONTENDERS.items():
         try:
-            built[name] = make(data)
+            torch.manual_seed(100)
+            built[name] = make(data, 0)
             for _ in range(5):
                 built[name][0]()
         except Exception as exc:  # a peer that cannot run is reported, not fatal
             errors[name] = f"{type(exc).__name__}: {exc}"
             built.pop(name, None)
-    # timing: interleaved rounds, median per-step time of each contender
-    rounds = 5
+    # timing: interleaved rounds (the machine's speed drifts), median per-step time of each contender
     per = {name: [] for name in built}
+    chunk = max(1, timing_steps // rounds)
     for _ in range(rounds):
         for name, (step, _, _) in built.items():
             start = time.perf_counter()
-            for _ in range(max(1, timing_steps // rounds)):
+            for _ in range(chunk):
                 step()
-            per[name].append((time.perf_counter() - start) / max(1, timing_steps // rounds))
-    # quality after `iterations` training steps (the timed steps count)
-    done = 5 + rounds * max(1, timing_steps // rounds)
-    mmd = {}
+            per[name].append((time.perf_counter() - start) / chunk)
+    # quality after `iterations` training steps (the timed steps count for seed 0), over `seeds` seeds
+    done = 5 + rounds * chunk
+    mmd: dict[str, list[float]] = {name: [] for name in built}
     for name, (step, energy, states) in built.items():
         for _ in range(max(0, iterations - done)):
             step()
-        mmd[name] = evaluate(energy, states(), toy)
+        mmd[name].append(evaluate(energy, states(), toy))
+        for seed in range(1, seeds):
+            torch.manual_seed(100 + seed)
+            step, energy, states = CONTENDERS[name](data, seed)
+            for _ in range(iterations):
+                step()
+            mmd[name].append(evaluate(energy, states(), toy))
     baseline = gaussian_mmd(sample_toy(toy, 2000, seed=20_000), sample_toy(toy, 2000, seed=10_000))
     fastest_peer = min((statistics.median(per[n]) for n in per if n != "ebmlab"), default=float("nan"))
     print(
-        f"\n### Time per PCD training step on {toy} ({torch.get_num_threads()} thread(s)), MMD after {iterations} steps"
+        f"\n### Time per PCD training step on {toy} ({torch.get_num_threads()} thread(s), median of {rounds} "
+        f"interleaved rounds of {chunk} steps), MMD² after {iterations} steps over {seeds} seed(s)"
     )
-    print("| library | ms / step | ratio vs fastest peer | MMD² (σ = 0.3) |")
-    print("|---|---|---|---|")
+    print("| library | ms / step (median) | ratio vs fastest peer | MMD² mean ± sd | MMD² per seed |")
+    print("|---|---|---|---|---|")
     for name in built:
         ms = statistics.median(per[name]) * 1e3
-        print(f"| {name} | {ms:.2f} | {ms / (fastest_peer * 1e3):.2f} | {mmd[name]:.5f} |")
-    print(f"| true vs true samples | | | {baseline:.5f} |")
+        values = mmd[name]
+        spread = statistics.stdev(values) if len(values) > 1 else 0.0
+        listed = ", ".join(f"{v:.5f}" for v in values)
+        print(
+            f"| {name} | {ms:.2f} | {ms / (fastest_peer * 1e3):.2f} | "
+            f"{statistics.mean(values):.5f} ± {spread:.5f} | {listed} |"
+        )
+    print(f"| true vs true samples | | | {baseline:.5f} | |")
     for name, error in errors.items():
         print(f"\n{name} could not run: {error}")
 
@@ -227,7 +241,9 @@ def main() -> None:
     parser.add_argument("--quick", action="store_true", help="smoke run: few steps, two toys")
     parser.add_argument("--threads", type=int, default=1, help="torch threads (default 1: tiny matrices)")
     parser.add_argument("--iterations", type=int, default=2000)
-    parser.add_argument("--timing-steps", type=int, default=200)
+    parser.add_argument("--timing-steps", type=int, default=300)
+    parser.add_argument("--rounds", type=int, default=10, help="interleaved timing rounds")
+    parser.add_argument("--seeds", type=int, default=3, help="training seeds per library for the MMD")
     parser.add_argument("--skip-quality", action="store_true")
     parser.add_argument("--skip-speed", action="store_true")
     args = parser.parse_args()
@@ -235,9 +251,10 @@ def main() -> None:
     iterations, timing, toys = args.iterations, args.timing_steps, list(TOYS)
     if args.quick:
         iterations, timing, toys = 60, 20, ["8gaussians", "moons"]
+        args.seeds, args.rounds = 1, 2
     print(f"torch {torch.__version__}, threads {torch.get_num_threads()}")
     if not args.skip_speed:
-        speed(iterations, timing, "8gaussians")
+        speed(iterations, timing, "8gaussians", args.seeds, args.rounds)
     if not args.skip_quality:
         quality(iterations, toys)
 

@@ -155,7 +155,10 @@ def langevin(
         raise ValueError(f"init must be a floating tensor of shape (S, D), got {shape}")
     if bounds is not None and not bounds[0] < bounds[1]:
         raise ValueError(f"bounds must be (low, high) with low < high, got bounds={bounds}")
-    return _langevin(_energy_and_grad_fn(energy), init, steps, step_size, noise_scale, grad_clip, bounds, generator)
+    value_only = None if hasattr(energy, "energy_and_grad") else energy
+    return _langevin(
+        _energy_and_grad_fn(energy), init, steps, step_size, noise_scale, grad_clip, bounds, generator, value_only
+    )
 
 
 def _langevin(
@@ -167,7 +170,9 @@ def _langevin(
     grad_clip: float | None,
     bounds: tuple[float, float] | None,
     generator: torch.Generator | None,
+    energy: Callable[[Tensor], Tensor] | None = None,
 ) -> SampleResult:
+    """The loop of :func:`langevin` on checked arguments; ``energy`` (optional) gives E alone for the final states."""
     y = init.detach().clone()  # (S, D)
     noise = torch.randn((steps, *y.shape), generator=generator, device=y.device, dtype=y.dtype)  # (T, S, D)
     if noise_scale != 1.0:
@@ -182,7 +187,7 @@ def _langevin(
             y.sub_(grad, alpha=step_size).add_(noise[t])
             if bounds is not None:
                 y.clamp_(bounds[0], bounds[1])
-        final, _ = energy_and_grad(y)
+        final = energy(y).detach() if energy is not None else energy_and_grad(y)[0]  # (S,)
     bad_rows = ~torch.isfinite(energies).all(dim=1)  # (T,)
     if bool(bad_rows.any()) or not bool(torch.isfinite(final).all()):
         first = int(bad_rows.nonzero()[0, 0]) if bool(bad_rows.any()) else steps

@@ -94,12 +94,20 @@ class MLPEnergy(nn.Module):
             grad = None
             for index in range(len(self.layers) - 1, -1, -1):
                 s, h = saved[index]
-                # SiLU'(a) = s + h (1 - s)
+                # SiLU'(a) = s + h (1 - s); three small kernels beat silu_backward's one here
                 slope = torch.addcmul(s, h, 1.0 - s)  # (B, H)
                 grad = slope.mul_(w) if grad is None else slope.mul_(grad)  # (B, H)
-                w = self.layers[index].weight  # (H, H_in)
-                grad = grad @ w  # (B, H_in)
+                weight = self.layers[index].weight  # (H, H_in)
+                if weight.shape[1] < 16:  # a skinny product runs ~3x faster as (H_in, H)(H, B)
+                    grad = (weight.t() @ grad.t()).t()  # (B, H_in)
+                else:
+                    grad = grad @ weight  # (B, H_in)
         return value, grad
+
+    def energy(self, y: Tensor) -> Tensor:
+        """E(y) ``(B,)`` without autograd: the forward pass alone."""
+        with torch.no_grad():
+            return self(y)
 
 
 @dataclass
@@ -229,7 +237,7 @@ def train_ebm2d(
     low, high = toy_limits(config.toy)
     data = sample_toy(config.toy, config.n_data, seed=config.seed).to(device)  # (N, 2)
     model = MLPEnergy(2, (config.hidden,) * config.depth, seed=config.seed).to(device)
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=(0.0, 0.999))
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.lr, betas=(0.0, 0.999), fused=True)
     buffer = ReplayBuffer(
         config.buffer_size, 2, reinit_prob=config.reinit_prob, low=low, high=high, seed=config.seed + 1, device=device
     )
@@ -278,6 +286,7 @@ def train_ebm2d(
             config.grad_clip,
             None,
             chains,
+            model.energy,
         )
         if config.method == "pcd":
             buffer.update(chain.samples, draw.index)
