@@ -5,7 +5,7 @@ minibatches in data order for both. Reports time per epoch (wall and process CPU
 pseudo-likelihood on the test set (both models, the same flipped units) and the AIS test
 log-likelihood (Salakhutdinov & Murray base-rate model, 100 chains).
 
-    python benchmarks/bench_rbm.py                 # 10 epochs, default threads
+    python benchmarks/bench_rbm.py                 # 10 epochs x 3 seeds, epochs interleaved, default threads
     python benchmarks/bench_rbm.py --threads 1     # one BLAS/torch thread for both
     python benchmarks/bench_rbm.py --quick         # 1 epoch on 10,000 images, short AIS
 
@@ -168,6 +168,7 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=None, help="BLAS and torch threads for both (default: theirs)")
     parser.add_argument("--device", default="cpu", help="ebmlab's device (scikit-learn always runs on the CPU)")
     parser.add_argument("--skip-sklearn", action="store_true")
+    parser.add_argument("--seeds", type=int, default=3, help="training seeds (pseudo-likelihood mean; AIS on seed 0)")
     parser.add_argument("--quick", action="store_true", help="1 epoch on 10,000 images, 1,000 AIS steps")
     parser.add_argument(
         "--recipe", choices=("sklearn", "quality"), default="sklearn", help="sklearn: the like-for-like comparison"
@@ -190,7 +191,7 @@ def main() -> None:
             if getattr(args, name) == defaults[name]:
                 setattr(args, name, value)
     if args.quick:
-        args.epochs, args.n_train, args.ais_betas = 1, args.n_train or 10000, 1000
+        args.epochs, args.n_train, args.ais_betas, args.seeds = 1, args.n_train or 10000, 1000, 1
         args.curve_betas, args.checkpoints = 500, ""
 
     limits = contextlib.nullcontext()
@@ -209,68 +210,91 @@ def main() -> None:
             quality(args, train, test)
         return
 
-    rows = {}
     with limits:
-        model = RBM(args.hidden, learning_rate=args.lr, batch_size=args.batch_size, random_state=0, device=args.device)
+        like_for_like(args, train_np, train, test)
+
+
+def _sklearn_epoch(sk: BernoulliRBM, x: np.ndarray, rng: np.random.RandomState) -> None:
+    """One epoch exactly as ``BernoulliRBM.fit`` runs it: even minibatches in data order."""
+    from sklearn.utils import gen_even_slices
+
+    n_batches = int(np.ceil(x.shape[0] / sk.batch_size))
+    for batch in gen_even_slices(n_batches * sk.batch_size, n_batches, n_samples=x.shape[0]):
+        sk._fit(x[batch], rng)
+
+
+def like_for_like(args: argparse.Namespace, train_np: np.ndarray, train: torch.Tensor, test: torch.Tensor) -> None:
+    """ebmlab and scikit-learn trained side by side, epochs interleaved, over ``--seeds`` seeds."""
+    times: dict[str, list[float]] = {"ebmlab": [], "scikit-learn": []}
+    cpu: dict[str, list[float]] = {"ebmlab": [], "scikit-learn": []}
+    pl: dict[str, list[float]] = {"ebmlab": [], "scikit-learn": []}
+    rows: dict[str, dict] = {}
+    for seed in range(args.seeds):
+        model = RBM(
+            args.hidden, learning_rate=args.lr, batch_size=args.batch_size, random_state=seed, device=args.device
+        )
         model.initialize(train.shape[1])
         data = train.to(model.components_.device)
-        wall, cpu = [], []
-        for epoch in range(args.epochs):
+        sk = BernoulliRBM(args.hidden, learning_rate=args.lr, batch_size=args.batch_size, n_iter=1, random_state=seed)
+        sk_rng = np.random.RandomState(seed + 1000)
+        for epoch in range(args.epochs):  # interleaved, so that the machine's drift hits both alike
             start_cpu = time.process_time()
-            wall.append(model.fit_epoch(data, epoch=epoch + 1))
-            cpu.append(time.process_time() - start_cpu)
-            print(f"ebmlab epoch {epoch + 1}: {wall[-1]:.2f} s wall, {cpu[-1]:.2f} s CPU", flush=True)
+            times["ebmlab"].append(model.fit_epoch(data, epoch=epoch + 1))
+            cpu["ebmlab"].append(time.process_time() - start_cpu)
+            if not args.skip_sklearn:
+                start_wall, start_cpu = time.perf_counter(), time.process_time()
+                if epoch == 0:
+                    sk.fit(train_np)  # initialises, then one epoch
+                else:
+                    _sklearn_epoch(sk, train_np, sk_rng)
+                times["scikit-learn"].append(time.perf_counter() - start_wall)
+                cpu["scikit-learn"].append(time.process_time() - start_cpu)
+            print(
+                f"seed {seed} epoch {epoch + 1}: ebmlab {times['ebmlab'][-1]:.2f} s, "
+                f"scikit-learn {times['scikit-learn'][-1] if times['scikit-learn'] else float('nan'):.2f} s",
+                flush=True,
+            )
         params = RBMParameters(
             *(t.cpu() for t in (model.components_, model.intercept_visible_, model.intercept_hidden_))
         )
-        rows["ebmlab"] = {
-            "wall": float(np.mean(wall)),
-            "cpu": float(np.mean(cpu)),
-            **_measure(params, train, test, args),
-        }
-        print("ebmlab", rows["ebmlab"], flush=True)
-
+        fitted = {"ebmlab": params}
         if not args.skip_sklearn:
-            sk = BernoulliRBM(
-                args.hidden, learning_rate=args.lr, batch_size=args.batch_size, n_iter=args.epochs, random_state=0
-            )
-            start_wall, start_cpu = time.perf_counter(), time.process_time()
-            sk.fit(train_np)
-            wall_s, cpu_s = time.perf_counter() - start_wall, time.process_time() - start_cpu
-            sk_params = RBMParameters(
+            fitted["scikit-learn"] = RBMParameters(
                 torch.from_numpy(sk.components_).float(),
                 torch.from_numpy(sk.intercept_visible_).float(),
                 torch.from_numpy(sk.intercept_hidden_).float(),
             )
-            rows["scikit-learn"] = {
-                "wall": wall_s / args.epochs,
-                "cpu": cpu_s / args.epochs,
-                **_measure(sk_params, train, test, args),
-            }
-            own = float(sk.score_samples(test_np).mean())  # sklearn's own score_samples, RandomState(0) flips
-            print("scikit-learn", rows["scikit-learn"], "own score_samples", own, flush=True)
+        flips = torch.from_numpy(np.random.RandomState(0).randint(0, test.shape[1], test.shape[0]))
+        for name, fitted_params in fitted.items():
+            pl[name].append(float(pseudo_likelihood(fitted_params, test, flips).mean()))
+            if seed == 0:  # AIS once: it costs more than the training
+                rows[name] = _measure(fitted_params, train, test, args)
 
     print()
     print(
-        "| library | s/epoch (wall) | s/epoch (CPU) | test pseudo-likelihood | AIS log Z | AIS test LL (nats) |"
-        " train LL (first 10k) |"
+        "| library | s/epoch wall (median) | s/epoch CPU (median) | test pseudo-likelihood, mean over seeds (per seed) "
+        "| AIS log Z (seed 0) | AIS test LL (nats, seed 0) |"
     )
-    print("|---|---|---|---|---|---|---|")
+    print("|---|---|---|---|---|---|")
     for name, row in rows.items():
+        per_seed = ", ".join(f"{v:.2f}" for v in pl[name])
         print(
-            f"| {name} | {row['wall']:.2f} | {row['cpu']:.2f} | {row['pl']:.2f} | {row['log_z']:.2f} ± "
-            f"{row['log_z_std']:.2f} | {row['ll']:.2f} | {row['ll_train']:.2f} |"
+            f"| {name} | {np.median(times[name]):.2f} | {np.median(cpu[name]):.2f} | {np.mean(pl[name]):.2f} "
+            f"({per_seed}) | {row['log_z']:.2f} ± {row['log_z_std']:.2f} | {row['ll']:.2f} |"
         )
-    if "scikit-learn" in rows:
-        ours, theirs = rows["ebmlab"], rows["scikit-learn"]
+    if not args.skip_sklearn:
+        ratio = np.median(times["ebmlab"]) / np.median(times["scikit-learn"])
+        paired = np.median(np.array(times["ebmlab"]) / np.array(times["scikit-learn"]))
         print(
-            f"\ntime ratio ebmlab / scikit-learn: wall {ours['wall'] / theirs['wall']:.2f}, "
-            f"CPU {ours['cpu'] / theirs['cpu']:.2f} (target <= 0.5); "
-            f"pseudo-likelihood difference {ours['pl'] - theirs['pl']:+.2f} nats"
+            f"\ntime ratio ebmlab / scikit-learn: {ratio:.2f} (medians), {paired:.2f} (median of the "
+            f"{len(times['ebmlab'])} interleaved epoch pairs); CPU "
+            f"{np.median(cpu['ebmlab']) / np.median(cpu['scikit-learn']):.2f} (target <= 0.5); "
+            f"pseudo-likelihood difference {np.mean(pl['ebmlab']) - np.mean(pl['scikit-learn']):+.2f} nats "
+            f"(mean over {args.seeds} seeds)"
         )
     print(
         f"settings: {args.epochs} epochs, lr {args.lr}, batch {args.batch_size}, {args.hidden} hidden, "
-        f"AIS {args.ais_chains} chains x {args.ais_betas} steps, device {args.device}"
+        f"{args.seeds} seeds, AIS {args.ais_chains} chains x {args.ais_betas} steps, device {args.device}"
     )
 
 

@@ -99,7 +99,7 @@ class BernoulliVisible:
         """E[v | h] = σ(b + Wᵀh) given ``top_down = h W`` ``(B, D)``."""
         return torch.sigmoid(top_down + bias)
 
-    def sample(self, top_down: Tensor, bias: Tensor, generator: torch.Generator | None) -> Tensor:
+    def sample(self, top_down: Tensor, bias: Tensor, generator: RandomSource) -> Tensor:
         """v ~ p(v | h), fused as ``rand < p``. Shape ``(B, D)``."""
         return _bernoulli(torch.sigmoid(top_down + bias), generator)
 
@@ -142,8 +142,13 @@ class GaussianVisible:
     def mean(self, top_down: Tensor, bias: Tensor) -> Tensor:
         return bias + self.sigma * top_down
 
-    def sample(self, top_down: Tensor, bias: Tensor, generator: torch.Generator | None) -> Tensor:
-        noise = torch.randn(top_down.shape, generator=generator, device=top_down.device, dtype=top_down.dtype)
+    def sample(self, top_down: Tensor, bias: Tensor, generator: RandomSource) -> Tensor:
+        noise = torch.randn(
+            top_down.shape,
+            generator=_torch_generator(generator, top_down.device),
+            device=top_down.device,
+            dtype=top_down.dtype,
+        )
         return bias + self.sigma * (top_down + noise)
 
     def log_partition(self, top_down: Tensor, bias: Tensor) -> Tensor:
@@ -156,9 +161,35 @@ class GaussianVisible:
 VisibleUnits = BernoulliVisible | GaussianVisible
 
 
-def _bernoulli(probabilities: Tensor, generator: torch.Generator | None) -> Tensor:
+RandomSource = torch.Generator | np.random.BitGenerator | None
+"""Where samples draw their randomness: a torch generator, or on the CPU a numpy bit generator (faster)."""
+
+
+def _torch_generator(source: RandomSource, device: torch.device) -> torch.Generator | None:
+    """A torch generator for ``source``: itself, or one seeded from the numpy bit generator."""
+    if isinstance(source, np.random.BitGenerator):
+        return torch.Generator(device=device).manual_seed(int(source.random_raw()) >> 1)
+    return source
+
+
+def _bernoulli(probabilities: Tensor, generator: RandomSource) -> Tensor:
+    """b ~ Bernoulli(p) elementwise, as ``u < p`` with u uniform at 24-bit resolution (that of float32).
+
+    With a numpy bit generator (CPU, float32) the uniforms are the low 24 bits of PCG64 words drawn in
+    bulk — about twice as fast as ``torch.rand`` with the CPU's Mersenne twister, which made up a
+    sixth of an RBM epoch.
+    """
+    if isinstance(generator, np.random.BitGenerator):
+        if probabilities.device.type == "cpu" and probabilities.dtype == torch.float32:
+            count = probabilities.numel()
+            words = generator.random_raw((count + 1) // 2).view(np.int32)[:count]  # two 32-bit words per draw
+            bits = torch.from_numpy(words).view(probabilities.shape).bitwise_and_(0xFFFFFF)  # uniform on [0, 2^24)
+            return torch.lt(bits, probabilities * 16777216.0).to(probabilities.dtype)
     uniform = torch.rand(
-        probabilities.shape, generator=generator, device=probabilities.device, dtype=probabilities.dtype
+        probabilities.shape,
+        generator=_torch_generator(generator, probabilities.device),
+        device=probabilities.device,
+        dtype=probabilities.dtype,
     )
     return (uniform < probabilities).to(probabilities.dtype)
 
@@ -471,7 +502,7 @@ def _contrastive_step(
     chain: Tensor | None,
     learning_rate: float,
     n_steps: int,
-    generator: torch.Generator | None,
+    generator: RandomSource,
     momentum: float = 0.0,
     weight_decay: float = 0.0,
     velocity: RBMVelocity | None = None,
@@ -494,17 +525,19 @@ def _contrastive_step(
     v_neg = units.sample(hidden @ weight, params.visible_bias, generator)  # (S, D)
     x_both = torch.cat([x_pos, units.weight_input(v_neg)])  # (B + S, D)
     if chain is None:
-        h_neg = torch.sigmoid(torch.addmm(hidden_bias, x_both[x_pos.shape[0] :], weight.t()))  # (S, K)
+        h_neg = torch.addmm(hidden_bias, x_both[x_pos.shape[0] :], weight.t()).sigmoid_()  # (S, K)
         h_both = torch.cat([h_pos, h_neg])  # (B + S, K)
     else:
-        h_both = torch.sigmoid(torch.addmm(hidden_bias, x_both, weight.t()))  # (B + S, K)
-        h_pos, h_neg = h_both[: x_pos.shape[0]], h_both[x_pos.shape[0] :]
+        h_both = torch.addmm(hidden_bias, x_both, weight.t()).sigmoid_()  # (B + S, K)
+    h_pos, h_neg = h_both[: x_pos.shape[0]], h_both[x_pos.shape[0] :]
     scale = learning_rate / v_data.shape[0]
     visible_step = units.bias_statistic(v_data, params.visible_bias) - units.bias_statistic(
         v_neg, params.visible_bias
     )  # (D,)
     hidden_step = h_pos.sum(dim=0) - h_neg.sum(dim=0)  # (K,)
-    signed = torch.cat([h_pos, -h_neg])  # (B + S, K)
+    next_chain = _bernoulli(h_neg, generator)  # (S, K), drawn before h_neg changes sign below
+    signed = h_both  # (B + S, K): [h⁺; −h⁻], negated in place
+    h_neg.neg_()
     if momentum == 0.0 and velocity is None:
         if weight_decay:
             weight.mul_(1.0 - learning_rate * weight_decay)  # W −= η λ W (the gradient below uses x, not W)
@@ -523,7 +556,7 @@ def _contrastive_step(
         hidden_bias.add_(velocity.hidden_bias)
         params.visible_bias.add_(velocity.visible_bias)
     finite = torch.isfinite(visible_step.sum() + hidden_step.sum())
-    return ContrastiveStep(_bernoulli(h_neg, generator), finite)
+    return ContrastiveStep(next_chain, finite)
 
 
 # ----------------------------------------------------------------------------- pseudo-likelihood
@@ -1035,6 +1068,9 @@ class RBM(TransformerMixin, BaseEstimator):
         momentum, total = self._epoch_momentum(epoch), self.n_iter * n_batches
         first_bad = torch.full((), -1, dtype=torch.long, device=data.device)
         chain = self.h_samples_ if self.persistent else None
+        # this epoch's samples: a numpy bit generator seeded from generator_ on the CPU (resumable per epoch)
+        seed = int(torch.randint(2**62, (1,), generator=self.generator_, device=self.generator_.device))
+        source: RandomSource = np.random.PCG64(seed) if data.device.type == "cpu" else self.generator_
         start = time.perf_counter()
         with torch.no_grad():
             for index, batch in enumerate(torch.tensor_split(data, n_batches)):
@@ -1045,7 +1081,7 @@ class RBM(TransformerMixin, BaseEstimator):
                     chain,
                     rate,
                     self.n_gibbs_steps,
-                    self.generator_,
+                    source,
                     momentum,
                     self.weight_decay,
                     velocity,
