@@ -175,16 +175,17 @@ def _torch_generator(source: RandomSource, device: torch.device) -> torch.Genera
 def _bernoulli(probabilities: Tensor, generator: RandomSource) -> Tensor:
     """b ~ Bernoulli(p) elementwise, as ``u < p`` with u uniform at 24-bit resolution (that of float32).
 
-    With a numpy bit generator (CPU, float32) the uniforms are the low 24 bits of PCG64 words drawn in
+    With a numpy bit generator (CPU, float32) the uniforms are the high 24 bits of PCG64 words drawn in
     bulk — about twice as fast as ``torch.rand`` with the CPU's Mersenne twister, which made up a
     sixth of an RBM epoch.
     """
     if isinstance(generator, np.random.BitGenerator):
         if probabilities.device.type == "cpu" and probabilities.dtype == torch.float32:
             count = probabilities.numel()
-            words = generator.random_raw((count + 1) // 2).view(np.int32)[:count]  # two 32-bit words per draw
-            bits = torch.from_numpy(words).view(probabilities.shape).bitwise_and_(0xFFFFFF)  # uniform on [0, 2^24)
-            return torch.lt(bits, probabilities * 16777216.0).to(probabilities.dtype)
+            words = generator.random_raw((count + 1) // 2).view(np.uint32)[:count]  # two 32-bit words per draw
+            uniform = torch.from_numpy((words >> np.uint32(8)).astype(np.float32))  # integers in [0, 2^24)
+            # in place: a float 1/0 result without a bool tensor and its (slow) conversion
+            return uniform.view(probabilities.shape).lt_(probabilities * 16777216.0)
     uniform = torch.rand(
         probabilities.shape,
         generator=_torch_generator(generator, probabilities.device),
