@@ -33,6 +33,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
+import torch.nn.functional as F
 from torch import Tensor
 
 from ._validation import as_tensor, check_finite, check_int, check_matrix, check_positive
@@ -226,30 +227,52 @@ def proximal_gradient(
     z = init
     v = init
     t = torch.ones((batch, *extra), dtype=init.dtype, device=init.device)
+    momentum = torch.zeros_like(t)  # (t_{k-1} − 1)/t_k, so that v_k − z_k = momentum · (z_k − z_{k−1})
+    moved_before = None  # z_k − z_{k−1}
     tiny = torch.finfo(init.dtype).tiny
     iterations, converged = 0, False
     for iterations in range(1, max_iter + 1):
-        z_new = soft_threshold(forward_step(v), threshold)
+        z_new = _shrink(forward_step(v), threshold)
         if accelerated:
             moved = z_new - z
+            moved_sq = _row_dot(moved, moved, flat_shape)  # (B,)
             if restart:
-                slope = torch.linalg.vecdot((v - z_new).reshape(flat_shape), moved.reshape(flat_shape))  # (B,)
+                # ⟨v − z_new, moved⟩ = momentum·⟨moved_before, moved⟩ − ‖moved‖² (v − z = momentum·moved_before)
+                slope = -moved_sq
+                if moved_before is not None:
+                    slope = slope + momentum.reshape(batch) * _row_dot(moved_before, moved, flat_shape)
                 t = torch.where((slope > 0).reshape(t.shape), torch.ones_like(t), t)
             t_new = 0.5 * (1.0 + torch.sqrt(1.0 + 4.0 * t * t))
-            v = torch.addcmul(z_new, (t - 1.0) / t_new, moved)
-            t = t_new
+            momentum = (t - 1.0) / t_new
+            v = torch.addcmul(z_new, momentum, moved)
+            t, moved_before = t_new, moved
         else:
             v = z_new
         if iterations % check_every == 0 or iterations == max_iter:
             with torch.no_grad():
-                change = (z_new - z).reshape(flat_shape).norm(dim=1)  # (B,)
+                if accelerated:
+                    change = moved_sq.detach().sqrt()  # (B,)
+                else:
+                    change = (z_new - z).reshape(flat_shape).norm(dim=1)  # (B,)
                 size = z_new.reshape(flat_shape).norm(dim=1).clamp_min(tiny)
                 if bool((change <= tol * size).all()):
                     z = z_new
                     converged = True
                     break
         z = z_new
-    return z, iterations, converged
+    return z + 0.0, iterations, converged  # + 0.0: softshrink leaves −0.0 where it zeroes a negative entry
+
+
+def _shrink(x: Tensor, threshold: float | Tensor) -> Tensor:
+    """:func:`soft_threshold`; one fused kernel (softshrink) for a float threshold."""
+    if isinstance(threshold, Tensor) or threshold < 0:
+        return soft_threshold(x, threshold)
+    return F.softshrink(x, threshold) if threshold > 0 else x
+
+
+def _row_dot(a: Tensor, b: Tensor, flat_shape: tuple[int, int]) -> Tensor:
+    """⟨a_b, b_b⟩ per sample. ``(B, *)`` twice → ``(B,)``."""
+    return torch.linalg.vecdot(a.reshape(flat_shape), b.reshape(flat_shape))
 
 
 def _dual_gap(y: Tensor, residual: Tensor, correlation: Tensor, codes: Tensor, alpha: float, energy: Tensor) -> Tensor:
@@ -385,16 +408,29 @@ def sparse_encode(
     else:
         lipschitz = check_positive(lipschitz, "lipschitz")
     step = 2.0 / lipschitz
-    # v − (2/L)(vG − yW) = (2/L)·yW + v(I − (2/L)G): one fused matrix product per iteration
-    propagation = torch.eye(atoms, dtype=w.dtype, device=w.device) - step * (w.T @ w)  # (K, K)
-    drive = step * (y_t @ w)  # (B, K)
+    # the gradient step v − (2/L)(vG − yW) costs one (b, K)(K, K) product in the Gram form, or two thin
+    # products v + (2/L)(y − vWᵀ)W in the residual form: fewer multiply-adds when D < K/2
+    residual_form = 2 * w.shape[0] < atoms
+    if residual_form:
+        w_rows = w.T.contiguous()  # (K, D)
+    else:
+        propagation = torch.eye(atoms, dtype=w.dtype, device=w.device) - step * (w.T @ w)  # (K, K)
+        drive = step * (y_t @ w)  # (B, K)
     blocks, most, all_converged = [], 0, True
     for start in range(0, batch, block_size):
         rows = slice(start, min(start + block_size, batch))
-        b = drive[rows]  # (b, K)
+        if residual_form:
+            yb = y_t[rows]  # (b, D)
 
-        def forward_step(v: Tensor, b: Tensor = b) -> Tensor:
-            return torch.addmm(b, v, propagation)  # (b, K)
+            def forward_step(v: Tensor, yb: Tensor = yb) -> Tensor:
+                residual = torch.addmm(yb, v, w_rows, alpha=-1.0)  # (b, D): y − vWᵀ
+                return torch.addmm(v, residual, w, alpha=step)  # (b, K)
+
+        else:
+            b = drive[rows]  # (b, K)
+
+            def forward_step(v: Tensor, b: Tensor = b) -> Tensor:
+                return torch.addmm(b, v, propagation)  # (b, K)
 
         codes, iterations, converged = proximal_gradient(
             forward_step,
