@@ -38,6 +38,7 @@ from ebmlab.models.rbm import (
     rbm_free_energy,
 )
 
+PAUSE = 0.2  # seconds between the two libraries' epochs (untimed)
 QUALITY_EPOCHS = 30  # about 2.5 minutes of one-thread CPU time at ~4.5 s/epoch
 QUALITY_LR = 0.01  # with momentum 0.9 the effective step is 0.1; 0.05 (0.5) gave sharp models AIS cannot evaluate
 
@@ -238,10 +239,12 @@ def like_for_like(args: argparse.Namespace, train_np: np.ndarray, train: torch.T
         sk = BernoulliRBM(args.hidden, learning_rate=args.lr, batch_size=args.batch_size, n_iter=1, random_state=seed)
         sk_rng = np.random.RandomState(seed + 1000)
         for epoch in range(args.epochs):  # interleaved, so that the machine's drift hits both alike
+            time.sleep(PAUSE)  # let the other library's idle BLAS/OpenMP threads stop spinning
             start_cpu = time.process_time()
             times["ebmlab"].append(model.fit_epoch(data, epoch=epoch + 1))
             cpu["ebmlab"].append(time.process_time() - start_cpu)
             if not args.skip_sklearn:
+                time.sleep(PAUSE)
                 start_wall, start_cpu = time.perf_counter(), time.process_time()
                 if epoch == 0:
                     sk.fit(train_np)  # initialises, then one epoch
