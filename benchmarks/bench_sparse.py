@@ -69,7 +69,7 @@ def main() -> None:
     print(f"{len(patches)} patches of china.jpg, D=64, K=256, lecture alpha={alpha} (scikit-learn alpha={alpha / 2})")
 
     runs: list[tuple[str, str, float, float, float]] = []  # solver, setting, seconds, energy, sparsity
-    fista_settings = [(20, 1e-12), (25, 1e-12), (30, 1e-12), (40, 1e-12), (60, 1e-12), (1000, 1e-5), (300, 1e-12)]
+    fista_settings = [(n, 1e-12) for n in (20, 25, 27, 28, 29, 30, 40, 60, 300)] + [(1000, 1e-5)]
     if args.quick:
         fista_settings = [(30, 1e-12), (300, 1e-12)]
     for max_iter, tol in fista_settings:
@@ -77,7 +77,7 @@ def main() -> None:
         runs.append(("ebmlab FISTA", f"max_iter={max_iter} tol={tol:g}", seconds, 0.0, float((codes != 0).mean())))
         runs[-1] = (*runs[-1][:3], mean_energy(patches, dictionary, codes, alpha), runs[-1][4])
         print(runs[-1], flush=True)
-    for algorithm, settings in (("lasso_lars", [500]), ("lasso_cd", [1000] if args.quick else [5, 10, 20, 50, 1000])):
+    for algorithm, settings in (("lasso_lars", [500]), ("lasso_cd", [1000] if args.quick else [5, 8, 9, 10, 20, 50, 1000])):
         for max_iter in settings:
             seconds, codes = run_sklearn(patches, dictionary, alpha, algorithm, max_iter)
             energy = mean_energy(patches, dictionary, codes, alpha)

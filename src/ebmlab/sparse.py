@@ -235,7 +235,7 @@ def proximal_gradient(
         z_new = _shrink(forward_step(v), threshold)
         if accelerated:
             moved = z_new - z
-            moved_sq = _row_dot(moved, moved, flat_shape)  # (B,)
+            moved_sq = torch.linalg.vector_norm(moved.reshape(flat_shape), dim=1).square()  # (B,), no temporary
             if restart:
                 # ⟨v − z_new, moved⟩ = momentum·⟨moved_before, moved⟩ − ‖moved‖² (v − z = momentum·moved_before)
                 slope = -moved_sq
