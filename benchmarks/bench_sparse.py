@@ -77,7 +77,8 @@ def main() -> None:
         runs.append(("ebmlab FISTA", f"max_iter={max_iter} tol={tol:g}", seconds, 0.0, float((codes != 0).mean())))
         runs[-1] = (*runs[-1][:3], mean_energy(patches, dictionary, codes, alpha), runs[-1][4])
         print(runs[-1], flush=True)
-    for algorithm, settings in (("lasso_lars", [500]), ("lasso_cd", [1000] if args.quick else [5, 8, 9, 10, 20, 50, 1000])):
+    cd_sweeps = [1000] if args.quick else [5, 8, 9, 10, 20, 50, 1000]
+    for algorithm, settings in (("lasso_lars", [500]), ("lasso_cd", cd_sweeps)):
         for max_iter in settings:
             seconds, codes = run_sklearn(patches, dictionary, alpha, algorithm, max_iter)
             energy = mean_energy(patches, dictionary, codes, alpha)
