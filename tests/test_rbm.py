@@ -18,6 +18,7 @@ from ebmlab.models.rbm import (
     GaussianVisible,
     RBMParameters,
     RBMVelocity,
+    _bernoulli,
     ais_log_partition,
     base_visible_bias,
     contrastive_divergence_step,
@@ -130,6 +131,22 @@ def test_full_pseudo_likelihood_is_the_mean_over_flipped_units_and_brute_force()
         flipped[:, i] = 1 - flipped[:, i]
         brute += torch.nn.functional.logsigmoid(rbm_free_energy(params, flipped) - rbm_free_energy(params, v))
     assert torch.allclose(full, brute, atol=1e-10)
+
+
+@pytest.mark.parametrize("transposed", [False, True])
+def test_bit_generator_bernoulli_has_the_requested_means(transposed):
+    # the CPU training path draws u < p from 24-bit PCG64 uniforms; rows of p from 0 to 1
+    p = torch.linspace(0.0, 1.0, 11).repeat_interleave(4000).view(11, 4000)  # (11, 4000)
+    probabilities = p.t().contiguous().t() if transposed else p  # a transposed-strides view, as the chain gets
+    source = np.random.PCG64(0)
+    samples = _bernoulli(probabilities, source)
+    assert samples.dtype == torch.float32 and samples.shape == (11, 4000)
+    assert set(samples.unique().tolist()) <= {0.0, 1.0}
+    means = samples.mean(dim=1)
+    assert torch.allclose(means, p[:, 0], atol=4 * 0.5 / 4000**0.5)  # 4 standard errors at most
+    assert means[0] == 0.0 and means[-1] == 1.0  # p = 0 never, p = 1 always
+    again = _bernoulli(probabilities, np.random.PCG64(0))
+    assert torch.equal(samples, again)  # reproducible from the seed
 
 
 def test_gibbs_chain_samples_the_exact_distribution():
