@@ -6,7 +6,8 @@ import pytest
 import torch
 
 from ebmlab.cli import main
-from ebmlab.models.ebm2d import EBM2DConfig, MLPEnergy, train_ebm2d
+from ebmlab.losses import contrastive_divergence_loss
+from ebmlab.models.ebm2d import EBM2DConfig, MLPEnergy, _training_step, train_ebm2d
 from ebmlab.runs import RunDirectory
 from ebmlab.samplers import DivergedChainError
 from ebmlab.toys import TOYS, gaussian_mmd, sample_toy
@@ -23,6 +24,22 @@ def test_analytic_gradient_matches_autograd(hidden):
     torch.testing.assert_close(value, auto_value.detach())
     torch.testing.assert_close(grad, auto_grad)
     assert all(p.grad is None for p in energy.parameters())  # no parameter gradients were built
+
+
+@pytest.mark.parametrize("energy_reg", [0.0, 0.1])
+def test_hand_written_training_step_equals_autograd(energy_reg):
+    positive, negative = torch.randn(32, 2), torch.randn(32, 2) * 2
+    ours, reference = MLPEnergy(2, (16, 8), seed=3), MLPEnergy(2, (16, 8), seed=3)
+    sgd = torch.optim.SGD(ours.parameters(), lr=0.1)
+    loss = _training_step(ours, sgd, positive, negative, energy_reg)
+    energies = reference(torch.cat([positive, negative]))
+    e_pos, e_neg = energies.split(32)
+    expected = contrastive_divergence_loss(e_pos, e_neg.unsqueeze(1)) + energy_reg * 2 * energies.pow(2).mean()
+    expected.backward()
+    assert torch.allclose(loss, expected.detach(), atol=1e-6)
+    for mine, theirs in zip(ours.parameters(), reference.parameters(), strict=True):
+        assert torch.allclose(mine.grad, theirs.grad, atol=1e-6)
+        assert torch.allclose(mine.detach(), (theirs - 0.1 * theirs.grad).detach(), atol=1e-6)  # the step taken
 
 
 @pytest.mark.parametrize("toy", TOYS)

@@ -104,6 +104,39 @@ class MLPEnergy(nn.Module):
                     grad = grad @ weight  # (B, H_in)
         return value, grad
 
+    def forward_saved(self, y: Tensor) -> tuple[Tensor, list[tuple[Tensor, Tensor, Tensor]]]:
+        """E(y) ``(B,)`` without autograd, and per layer (input, σ(a), SiLU(a)) for :meth:`weighted_backward`."""
+        with torch.no_grad():
+            saved = []
+            h = y
+            for layer in self.layers:
+                a = torch.addmm(layer.bias, h, layer.weight.t())  # (B, H)
+                s = torch.sigmoid(a)
+                out = a.mul_(s)  # SiLU in place
+                saved.append((h, s, out))
+                h = out
+            value = torch.addmm(self.output.bias, h, self.output.weight.t()).squeeze(1)  # (B,)
+        return value, saved
+
+    def weighted_backward(self, saved: list[tuple[Tensor, Tensor, Tensor]], weights: Tensor) -> None:
+        """Set each parameter's ``.grad`` to ∇_θ Σ_b weights_b E(y_b), by hand (the chain rule of the class doc).
+
+        ``saved`` comes from :meth:`forward_saved`; ``weights`` is ``(B,)``.
+        """
+        with torch.no_grad():
+            last = saved[-1][2]  # (B, H_L)
+            self.output.weight.grad = (weights @ last).unsqueeze(0)  # (1, H_L)
+            self.output.bias.grad = weights.sum().reshape(1)
+            grad = torch.outer(weights, self.output.weight[0])  # (B, H_L): ∂/∂h_L
+            for index in range(len(self.layers) - 1, -1, -1):
+                layer_in, s, h = saved[index]
+                grad = grad.mul_(torch.addcmul(s, h, 1.0 - s))  # ∂/∂a_l = ∂/∂h_l ⊙ SiLU'(a_l)
+                layer = self.layers[index]
+                layer.weight.grad = grad.t() @ layer_in  # (H, H_in)
+                layer.bias.grad = grad.sum(dim=0)
+                if index > 0:
+                    grad = grad @ layer.weight  # (B, H_in)
+
     def energy(self, y: Tensor) -> Tensor:
         """E(y) ``(B,)`` without autograd: the forward pass alone."""
         with torch.no_grad():
@@ -186,15 +219,22 @@ def _training_step(
     negative: Tensor,
     energy_reg: float,
 ) -> Tensor:
-    energies = model(torch.cat([positive, negative]))  # (2B,)
-    e_pos, e_neg = energies.split([positive.shape[0], negative.shape[0]])  # (B,), (B,)
-    loss = contrastive_divergence_loss(e_pos, e_neg.unsqueeze(1))  # mean E(y) - mean E(y_bar)
-    if energy_reg > 0:
-        loss = loss + energy_reg * energies.pow(2).mean() * 2
-    optimizer.zero_grad(set_to_none=True)
-    loss.backward()
+    """One optimiser step on L = mean E(y) − mean E(ȳ) + α (mean E(y)² + mean E(ȳ)²); returns L.
+
+    The parameter gradients come from :meth:`MLPEnergy.weighted_backward` (by hand, no autograd
+    graph) with the per-sample weights ∂L/∂E: (1 + 2αE)/B for positives, (−1 + 2αE)/B for negatives.
+    """
+    with torch.no_grad():
+        energies, saved = model.forward_saved(torch.cat([positive, negative]))  # (2B,)
+        e_pos, e_neg = energies.split([positive.shape[0], negative.shape[0]])  # (B,), (B,)
+        loss = contrastive_divergence_loss(e_pos, e_neg.unsqueeze(1))  # mean E(y) - mean E(y_bar)
+        weights = torch.cat([torch.full_like(e_pos, 1.0), torch.full_like(e_neg, -1.0)])  # (2B,)
+        if energy_reg > 0:
+            loss = loss + energy_reg * energies.pow(2).mean() * 2
+            weights = weights.add_(energies, alpha=2.0 * energy_reg)
+        model.weighted_backward(saved, weights.div_(positive.shape[0]))
     optimizer.step()
-    return loss.detach()
+    return loss
 
 
 def sample_model(
