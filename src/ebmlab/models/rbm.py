@@ -547,7 +547,12 @@ def _contrastive_step(
         v_neg, params.visible_bias
     )  # (D,)
     hidden_step = h_pos_t.sum(dim=1) - h_neg_t.sum(dim=1)  # (K,)
-    next_chain = _bernoulli(h_neg_t.t(), generator)  # (S, K), drawn before h⁻ changes sign below
+    # the chain's next hidden state (S, K), drawn before h⁻ changes sign below; with bulk uniforms, drawn in
+    # h⁻'s own (K, S) layout (a strided comparison costs 4x), else in (S, K) order as scikit-learn draws it
+    if isinstance(generator, np.random.BitGenerator):
+        next_chain = _bernoulli(h_neg_t, generator).t()
+    else:
+        next_chain = _bernoulli(h_neg_t.t(), generator)
     signed = h_t  # (K, B + S): [h⁺, −h⁻], negated in place
     h_neg_t.neg_()
     if momentum == 0.0 and velocity is None:
