@@ -240,7 +240,8 @@ def proximal_gradient(
                 # ⟨v − z_new, moved⟩ = momentum·⟨moved_before, moved⟩ − ‖moved‖² (v − z = momentum·moved_before)
                 slope = -moved_sq
                 if moved_before is not None:
-                    slope = slope + momentum.reshape(batch) * _row_dot(moved_before, moved, flat_shape)
+                    cross = torch.linalg.vecdot(moved_before.reshape(flat_shape), moved.reshape(flat_shape))  # (B,)
+                    slope = slope + momentum.reshape(batch) * cross
                 t = torch.where((slope > 0).reshape(t.shape), torch.ones_like(t), t)
             t_new = 0.5 * (1.0 + torch.sqrt(1.0 + 4.0 * t * t))
             momentum = (t - 1.0) / t_new
@@ -265,14 +266,7 @@ def proximal_gradient(
 
 def _shrink(x: Tensor, threshold: float | Tensor) -> Tensor:
     """:func:`soft_threshold`; one fused kernel (softshrink) for a float threshold."""
-    if isinstance(threshold, Tensor) or threshold < 0:
-        return soft_threshold(x, threshold)
-    return F.softshrink(x, threshold) if threshold > 0 else x
-
-
-def _row_dot(a: Tensor, b: Tensor, flat_shape: tuple[int, int]) -> Tensor:
-    """⟨a_b, b_b⟩ per sample. ``(B, *)`` twice → ``(B,)``."""
-    return torch.linalg.vecdot(a.reshape(flat_shape), b.reshape(flat_shape))
+    return soft_threshold(x, threshold) if isinstance(threshold, Tensor) else F.softshrink(x, threshold)
 
 
 def _dual_gap(y: Tensor, residual: Tensor, correlation: Tensor, codes: Tensor, alpha: float, energy: Tensor) -> Tensor:

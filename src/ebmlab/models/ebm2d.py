@@ -86,8 +86,7 @@ class MLPEnergy(nn.Module):
             grad = None
             for index in range(len(self.layers) - 1, -1, -1):
                 _, s, h = saved[index]
-                # SiLU'(a) = s + h (1 - s); three small kernels beat silu_backward's one here
-                slope = torch.addcmul(s, h, 1.0 - s)  # (B, H)
+                slope = _silu_slope(s, h)  # (B, H)
                 grad = slope.mul_(self.output.weight) if grad is None else slope.mul_(grad)  # (B, H)
                 weight = self.layers[index].weight  # (H, H_in)
                 if weight.shape[1] < 16:  # a skinny product runs ~3x faster as (H_in, H)(H, B)
@@ -122,7 +121,7 @@ class MLPEnergy(nn.Module):
             grad = torch.outer(weights, self.output.weight[0])  # (B, H_L): ∂/∂h_L
             for index in range(len(self.layers) - 1, -1, -1):
                 layer_in, s, h = saved[index]
-                grad = grad.mul_(torch.addcmul(s, h, 1.0 - s))  # ∂/∂a_l = ∂/∂h_l ⊙ SiLU'(a_l)
+                grad = grad.mul_(_silu_slope(s, h))  # ∂/∂a_l = ∂/∂h_l ⊙ SiLU'(a_l)
                 layer = self.layers[index]
                 layer.weight.grad = grad.t() @ layer_in  # (H, H_in)
                 layer.bias.grad = grad.sum(dim=0)
@@ -133,6 +132,11 @@ class MLPEnergy(nn.Module):
         """E(y) ``(B,)`` without autograd: the forward pass alone."""
         with torch.no_grad():
             return self(y)
+
+
+def _silu_slope(s: Tensor, h: Tensor) -> Tensor:
+    """SiLU'(a) = s + h (1 − s) from s = σ(a) and h = SiLU(a); three small kernels beat silu_backward's one here."""
+    return torch.addcmul(s, h, 1.0 - s)
 
 
 @dataclass

@@ -103,6 +103,10 @@ class BernoulliVisible:
         """v ~ p(v | h), fused as ``rand < p``. Shape ``(B, D)``."""
         return _bernoulli(torch.sigmoid(top_down + bias), generator)
 
+    def sample_from_hidden(self, hidden: Tensor, weight: Tensor, bias: Tensor, generator: RandomSource) -> Tensor:
+        """v ~ p(v | h) from hidden states ``(S, K)``, the bias fused into the product. Shape ``(S, D)``."""
+        return _bernoulli(torch.addmm(bias, hidden, weight).sigmoid_(), generator)
+
     def log_partition(self, top_down: Tensor, bias: Tensor) -> Tensor:
         """log Σ_v exp(vᵀ(b + a)) = Σ_i softplus(b_i + a_i), a = ``top_down`` ``(N, D)`` → ``(N,)``."""
         return F.softplus(top_down + bias).sum(dim=-1)
@@ -151,6 +155,10 @@ class GaussianVisible:
         )
         return bias + self.sigma * (top_down + noise)
 
+    def sample_from_hidden(self, hidden: Tensor, weight: Tensor, bias: Tensor, generator: RandomSource) -> Tensor:
+        """v ~ p(v | h) from hidden states ``(S, K)``. Shape ``(S, D)``."""
+        return self.sample(hidden @ weight, bias, generator)
+
     def log_partition(self, top_down: Tensor, bias: Tensor) -> Tensor:
         """log ∫ exp(−‖v − b‖²/2σ² + vᵀa/σ) dv = (D/2) log 2πσ² + bᵀa/σ + ‖a‖²/2."""
         dim = top_down.shape[-1]
@@ -170,15 +178,6 @@ def _torch_generator(source: RandomSource, device: torch.device) -> torch.Genera
     if isinstance(source, np.random.BitGenerator):
         return torch.Generator(device=device).manual_seed(int(source.random_raw()) >> 1)
     return source
-
-
-def _sample_visible(
-    units: VisibleUnits, hidden: Tensor, weight: Tensor, bias: Tensor, generator: RandomSource
-) -> Tensor:
-    """v ~ p(v | h) for hidden states ``(S, K)``; Bernoulli units fuse the bias into the product. ``(S, D)``."""
-    if isinstance(units, BernoulliVisible):
-        return _bernoulli(torch.addmm(bias, hidden, weight).sigmoid_(), generator)
-    return units.sample(hidden @ weight, bias, generator)
 
 
 def _bernoulli(probabilities: Tensor, generator: RandomSource) -> Tensor:
@@ -530,9 +529,9 @@ def _contrastive_step(
     else:
         hidden = chain  # (S, K)
     for _ in range(n_steps - 1):
-        v_neg = _sample_visible(units, hidden, weight, params.visible_bias, generator)  # (S, D)
+        v_neg = units.sample_from_hidden(hidden, weight, params.visible_bias, generator)  # (S, D)
         hidden = _bernoulli(torch.sigmoid(torch.addmm(hidden_bias, units.weight_input(v_neg), weight.t())), generator)
-    v_neg = _sample_visible(units, hidden, weight, params.visible_bias, generator)  # (S, D)
+    v_neg = units.sample_from_hidden(hidden, weight, params.visible_bias, generator)  # (S, D)
     x_both = torch.cat([x_pos, units.weight_input(v_neg)])  # (B + S, D)
     # hidden probabilities unit-major, (K, B + S): W xᵀ runs ~20 % faster than x Wᵀ at these shapes, and
     # the weight update then takes them as they are
