@@ -18,7 +18,10 @@ from ebmlab.models.rbm import (
     GaussianVisible,
     RBMParameters,
     RBMVelocity,
+    _augmented_epoch,
     _bernoulli,
+    _contrastive_step,
+    _words_below,
     ais_log_partition,
     base_visible_bias,
     contrastive_divergence_step,
@@ -133,20 +136,31 @@ def test_full_pseudo_likelihood_is_the_mean_over_flipped_units_and_brute_force()
     assert torch.allclose(full, brute, atol=1e-10)
 
 
+@pytest.mark.parametrize("bit_generator", [np.random.PCG64, np.random.SFC64])
 @pytest.mark.parametrize("transposed", [False, True])
-def test_bit_generator_bernoulli_has_the_requested_means(transposed):
-    # the CPU training path draws u < p from 24-bit PCG64 uniforms; rows of p from 0 to 1
+def test_bit_generator_bernoulli_has_the_requested_means(transposed, bit_generator):
+    # the CPU training path compares 32-bit words with p (2^32 + 512) - 2^31; rows of p from 0 to 1
     p = torch.linspace(0.0, 1.0, 11).repeat_interleave(4000).view(11, 4000)  # (11, 4000)
     probabilities = p.t().contiguous().t() if transposed else p  # a transposed-strides view, as the chain gets
-    source = np.random.PCG64(0)
+    source = bit_generator(0)
     samples = _bernoulli(probabilities, source)
     assert samples.dtype == torch.float32 and samples.shape == (11, 4000)
     assert set(samples.unique().tolist()) <= {0.0, 1.0}
     means = samples.mean(dim=1)
     assert torch.allclose(means, p[:, 0], atol=4 * 0.5 / 4000**0.5)  # 4 standard errors at most
     assert means[0] == 0.0 and means[-1] == 1.0  # p = 0 never, p = 1 always
-    again = _bernoulli(probabilities, np.random.PCG64(0))
-    assert torch.equal(samples, again)  # reproducible from the seed
+    again = _bernoulli(probabilities, bit_generator(0), out=torch.empty(11, 4000 + 3)[:, :4000])
+    assert torch.equal(samples, again)  # reproducible from the seed, also into a strided output
+
+
+def test_word_comparison_is_exact_at_p_zero_and_one():
+    # the largest int32 words round up to 2^31 as float32, the smallest is -2^31 exactly
+    words = torch.tensor([2**31 - 1, 2**31 - 64, 2**31 - 200, -(2**31), -(2**31) + 1, 0], dtype=torch.int32)
+    ones, zeros = torch.ones(6), torch.zeros(6)
+    assert torch.equal(_words_below(words, ones, torch.empty(6)), ones)  # p = 1: always
+    assert torch.equal(_words_below(words, zeros, torch.empty(6)), zeros)  # p = 0: never
+    half = _words_below(words, torch.full((6,), 0.5), torch.empty(6))
+    assert half.tolist() == [0.0, 0.0, 0.0, 1.0, 1.0, 1.0]  # p = 1/2: the words below 256
 
 
 def test_gibbs_chain_samples_the_exact_distribution():
@@ -308,6 +322,70 @@ def _copy(params: RBMParameters) -> RBMParameters:
 
 def _flat(params: RBMParameters) -> torch.Tensor:
     return torch.cat([params.weight.flatten(), params.visible_bias, params.hidden_bias])
+
+
+@pytest.mark.parametrize(
+    ("persistent", "n_steps", "momentum", "weight_decay", "dtype"),
+    [
+        (True, 1, 0.0, 0.0, torch.float64),
+        (True, 2, 0.0, 1e-2, torch.float64),
+        (False, 1, 0.0, 0.0, torch.float64),
+        (False, 3, 0.5, 1e-2, torch.float64),
+        (True, 1, 0.5, 0.0, torch.float64),
+        (True, 1, 0.0, 0.0, torch.float32),  # the bulk-word Bernoulli path
+    ],
+)
+def test_augmented_epoch_is_the_stepwise_update(persistent, n_steps, momentum, weight_decay, dtype):
+    # the estimator's epoch (biases folded into one augmented matrix) against one contrastive step per minibatch
+    rng = np.random.RandomState(3)
+    X = torch.from_numpy((rng.rand(47, 9) < 0.4).astype(np.float64)).to(dtype)  # 47 rows: uneven minibatches
+    start = RBMParameters.random(9, 5, scale=0.5, bias_scale=0.3, seed=1, dtype=dtype)
+    chain = torch.from_numpy((rng.rand(10, 5) < 0.5).astype(np.float64)).to(dtype) if persistent else None
+    batches = list(torch.tensor_split(X, 5))  # sizes 10, 10, 9, 9, 9
+    rates = [0.3, 0.25, 0.2, 0.15, 0.1]
+    stepwise, augmented = _copy(start), _copy(start)
+    velocities = [RBMVelocity.zeros_like(start) if momentum else None for _ in range(2)]
+    source = np.random.SFC64(7)
+    expected = chain
+    with torch.no_grad():
+        for batch, rate in zip(batches, rates, strict=True):
+            step = _contrastive_step(
+                stepwise, batch, expected, rate, n_steps, source, momentum, weight_decay, velocities[0]
+            )
+            expected = step.chain if persistent else None
+        got, bad = _augmented_epoch(
+            augmented, batches, rates, chain, n_steps, np.random.SFC64(7), momentum, weight_decay, velocities[1]
+        )
+    tolerance = 1e-12 if dtype == torch.float64 else 1e-5
+    assert bad == 0
+    assert torch.allclose(_flat(augmented), _flat(stepwise), atol=tolerance)
+    if persistent:
+        assert torch.equal(got, expected)  # the same draws in the same order
+    else:
+        assert got is None
+    if momentum:
+        assert torch.allclose(velocities[1].weight, velocities[0].weight, atol=tolerance)
+        assert torch.allclose(velocities[1].visible_bias, velocities[0].visible_bias, atol=tolerance)
+
+
+def test_bernoulli_divergence_names_the_first_bad_minibatch():
+    # the estimator checks the parameters once per epoch and replays it to name the minibatch; the reference
+    # is the first contrastive step after which the parameters are not finite (float32 overflow here)
+    X = _two_prototypes(20)
+    model = RBM(6, learning_rate=3e38, batch_size=2, random_state=0).initialize(10)
+    start = _copy(model.params_)
+    seed = int(torch.randint(2**62, (1,), generator=torch.Generator().manual_seed(model.random_state + 1)))
+    params, chain, source, first = _copy(start), model.h_samples_, np.random.SFC64(seed), None
+    with torch.no_grad():
+        for index, batch in enumerate(torch.tensor_split(torch.from_numpy(X), 10)):
+            chain = _contrastive_step(params, batch, chain, 3e38, 1, source).chain
+            if not bool(torch.isfinite(_flat(params)).all()):
+                first = index + 1
+                break
+    assert first is not None and first > 1  # a divergence that takes a few updates
+    with pytest.raises(FloatingPointError, match=rf"epoch 1, minibatch {first} of 10.*learning_rate=3e\+38"):
+        model.fit_epoch(X, epoch=1)
+    assert torch.equal(_flat(model.params_), _flat(start))  # restored
 
 
 def test_zero_momentum_and_decay_with_a_velocity_buffer_is_the_plain_update():

@@ -180,27 +180,58 @@ def _torch_generator(source: RandomSource, device: torch.device) -> torch.Genera
     return source
 
 
-def _bernoulli(probabilities: Tensor, generator: RandomSource) -> Tensor:
-    """b ~ Bernoulli(p) elementwise, as ``u < p`` with u uniform at 24-bit resolution (that of float32).
+def _bernoulli(
+    probabilities: Tensor, generator: RandomSource, out: Tensor | None = None, *, overwrite: bool = False
+) -> Tensor:
+    """b ~ Bernoulli(p) elementwise as ``u < p``, written as 1.0/0.0 into ``out`` (a new tensor if None);
+    ``overwrite=True`` lets it use the probabilities' storage as scratch.
 
-    With a numpy bit generator (CPU, float32) the uniforms are the high 24 bits of PCG64 words drawn in
-    bulk — about twice as fast as ``torch.rand`` with the CPU's Mersenne twister, which made up a
-    sixth of an RBM epoch.
+    With a numpy bit generator (CPU, float32) each draw takes one 32-bit half of a bulk-drawn word
+    (:func:`_words_below`: exact at p = 0 and 1, off by at most 2⁻²³ elsewhere, float32's own
+    resolution of p): under 2 ns a draw with the comparison, where ``torch.rand``'s Mersenne twister
+    alone takes about 3 ns a number and made up a sixth of an RBM epoch. Otherwise ``torch.rand`` with
+    ``generator``. Draws follow p's logical (row-major) order whatever its strides.
     """
-    if isinstance(generator, np.random.BitGenerator):
-        if probabilities.device.type == "cpu" and probabilities.dtype == torch.float32:
-            count = probabilities.numel()
-            words = generator.random_raw((count + 1) // 2).view(np.uint32)[:count]  # two 32-bit words per draw
-            uniform = torch.from_numpy((words >> np.uint32(8)).astype(np.float32))  # integers in [0, 2^24)
-            # in place: a float 1/0 result without a bool tensor and its (slow) conversion
-            return uniform.view(probabilities.shape).lt_(probabilities * 16777216.0)
+    if out is None:
+        out = torch.empty_like(probabilities, memory_format=torch.contiguous_format)
+    if (
+        isinstance(generator, np.random.BitGenerator)
+        and probabilities.device.type == "cpu"
+        and probabilities.dtype == torch.float32
+    ):
+        count = probabilities.numel()
+        words = generator.random_raw((count + 1) // 2).view(np.int32)[:count]  # two draws per 64-bit word
+        return _words_below(torch.from_numpy(words), probabilities, out, overwrite=overwrite)
     uniform = torch.rand(
         probabilities.shape,
         generator=_torch_generator(generator, probabilities.device),
         device=probabilities.device,
         dtype=probabilities.dtype,
     )
-    return (uniform < probabilities).to(probabilities.dtype)
+    return torch.lt(uniform, probabilities, out=out)
+
+
+def _words_below(words: Tensor, probabilities: Tensor, out: Tensor, *, overwrite: bool = False) -> Tensor:
+    """1.0 where the uniform int32 ``words`` (any shape of p's size) fall below p, as float32, into ``out``.
+
+    u = float32(w) ∈ [−2³¹, 2³¹] against p (2³² + 512) − 2³¹: p = 0 never (the least word is −2³¹
+    exactly), p = 1 always (the largest round up to 2³¹ < 2³¹ + 512), in between off by at most 2⁻²³.
+    """
+    uniform = words.view(probabilities.shape).float()
+    threshold = probabilities.mul_(4294967808.0) if overwrite else probabilities.mul(4294967808.0)
+    threshold.sub_(2147483648.0)  # 2^32 + 512 = 2^32 (1 + 2^-23)
+    return torch.lt(uniform, threshold, out=out)
+
+
+def _hidden_sample(probabilities_t: Tensor, generator: RandomSource) -> Tensor:
+    """h ~ p(h | v) from unit-major probabilities ``(K, S)``, returned as ``(S, K)``.
+
+    A numpy bit generator draws in the probabilities' own (K, S) layout (a strided comparison costs 4×);
+    a torch generator draws in (S, K) order, as scikit-learn draws its uniforms.
+    """
+    if isinstance(generator, np.random.BitGenerator):
+        return _bernoulli(probabilities_t, generator).t()
+    return _bernoulli(probabilities_t.t(), generator)
 
 
 # ----------------------------------------------------------------------------- parameters, energies
@@ -522,36 +553,34 @@ def _contrastive_step(
     positive and negative hidden probabilities together, and one (K, 2B) × (2B, D) weight update.
     """
     units, weight, hidden_bias = params.visible, params.weight, params.hidden_bias
+    hidden_bias_t = hidden_bias.unsqueeze(1)  # (K, 1)
     x_pos = units.weight_input(v_data)  # (B, D)
+    # hidden probabilities unit-major, (K, ·): W xᵀ runs ~20 % faster than x Wᵀ at these shapes, and the
+    # weight update takes them as they are
     if chain is None:  # CD-k: the chain starts from a sample of p(h | v_data)
-        h_pos = torch.sigmoid(torch.addmm(hidden_bias, x_pos, weight.t()))  # (B, K)
-        hidden = _bernoulli(h_pos, generator)  # (B, K)
+        h_pos_t = torch.addmm(hidden_bias_t, weight, x_pos.t()).sigmoid_()  # (K, B)
+        hidden = _hidden_sample(h_pos_t, generator)  # (B, K)
     else:
         hidden = chain  # (S, K)
     for _ in range(n_steps - 1):
         v_neg = units.sample_from_hidden(hidden, weight, params.visible_bias, generator)  # (S, D)
-        hidden = _bernoulli(torch.sigmoid(torch.addmm(hidden_bias, units.weight_input(v_neg), weight.t())), generator)
+        hidden = _hidden_sample(
+            torch.addmm(hidden_bias_t, weight, units.weight_input(v_neg).t()).sigmoid_(), generator
+        )  # (S, K)
     v_neg = units.sample_from_hidden(hidden, weight, params.visible_bias, generator)  # (S, D)
     x_both = torch.cat([x_pos, units.weight_input(v_neg)])  # (B + S, D)
-    # hidden probabilities unit-major, (K, B + S): W xᵀ runs ~20 % faster than x Wᵀ at these shapes, and
-    # the weight update then takes them as they are
     if chain is None:
-        h_neg_t = torch.addmm(hidden_bias.unsqueeze(1), weight, x_both[x_pos.shape[0] :].t()).sigmoid_()  # (K, S)
-        h_t = torch.cat([h_pos.t(), h_neg_t], dim=1)  # (K, B + S)
+        h_neg_t = torch.addmm(hidden_bias_t, weight, x_both[x_pos.shape[0] :].t()).sigmoid_()  # (K, S)
+        h_t = torch.cat([h_pos_t, h_neg_t], dim=1)  # (K, B + S)
     else:
-        h_t = torch.addmm(hidden_bias.unsqueeze(1), weight, x_both.t()).sigmoid_()  # (K, B + S)
+        h_t = torch.addmm(hidden_bias_t, weight, x_both.t()).sigmoid_()  # (K, B + S)
     h_pos_t, h_neg_t = h_t[:, : x_pos.shape[0]], h_t[:, x_pos.shape[0] :]
     scale = learning_rate / v_data.shape[0]
     visible_step = units.bias_statistic(v_data, params.visible_bias) - units.bias_statistic(
         v_neg, params.visible_bias
     )  # (D,)
     hidden_step = h_pos_t.sum(dim=1) - h_neg_t.sum(dim=1)  # (K,)
-    # the chain's next hidden state (S, K), drawn before h⁻ changes sign below; with bulk uniforms, drawn in
-    # h⁻'s own (K, S) layout (a strided comparison costs 4x), else in (S, K) order as scikit-learn draws it
-    if isinstance(generator, np.random.BitGenerator):
-        next_chain = _bernoulli(h_neg_t, generator).t()
-    else:
-        next_chain = _bernoulli(h_neg_t.t(), generator)
+    next_chain = _hidden_sample(h_neg_t, generator)  # (S, K), drawn before h⁻ changes sign below
     signed = h_t  # (K, B + S): [h⁺, −h⁻], negated in place
     h_neg_t.neg_()
     if momentum == 0.0 and velocity is None:
@@ -573,6 +602,132 @@ def _contrastive_step(
         params.visible_bias.add_(velocity.visible_bias)
     finite = torch.isfinite(visible_step.sum() + hidden_step.sum())
     return ContrastiveStep(next_chain, finite)
+
+
+def _augmented(weight: Tensor, visible_bias: Tensor, hidden_bias: Tensor, width: int) -> Tensor:
+    """Ŵ = [[W, c], [bᵀ, 0]], zero-padded to ``width`` ≥ D + 1 columns. Shape ``(K + 1, width)``."""
+    n_hidden, dim = weight.shape
+    packed = weight.new_zeros(n_hidden + 1, width)
+    packed[:n_hidden, :dim] = weight
+    packed[:n_hidden, dim] = hidden_bias
+    packed[n_hidden, :dim] = visible_bias
+    return packed
+
+
+def _unpack(packed: Tensor, weight: Tensor, visible_bias: Tensor, hidden_bias: Tensor) -> None:
+    n_hidden, dim = weight.shape
+    weight.copy_(packed[:n_hidden, :dim])
+    hidden_bias.copy_(packed[:n_hidden, dim])
+    visible_bias.copy_(packed[n_hidden, :dim])
+
+
+def _augmented_epoch(
+    params: RBMParameters,
+    batches: list[Tensor],
+    rates: list[float],
+    chain: Tensor | None,
+    n_steps: int,
+    generator: RandomSource,
+    momentum: float = 0.0,
+    weight_decay: float = 0.0,
+    velocity: RBMVelocity | None = None,
+    *,
+    check: bool = False,
+) -> tuple[Tensor | None, int]:
+    """:func:`_contrastive_step` over ``batches`` (learning rates ``rates``) for Bernoulli units, the biases
+    folded into the products; updates ``params`` (and ``velocity``) in place at the end.
+
+    With Ŵ = [[W, c], [bᵀ, 0]] ``(K + 1, D + 1)``, visible states with a ones column x̂ = [v, 1] and hidden
+    states with a ones row ĥ = [h; 1], every bias rides in a product: ĥᵀ Ŵ[:, :D] = hW + b,
+    Ŵ[:K] x̂ᵀ = W vᵀ + c, and the single update
+
+    .. math:: \\hat W \\mathrel{+}= \\frac{\\eta}{B}\\,\\hat s\\,\\hat x, \\qquad
+              \\hat s = \\begin{bmatrix} -h^{-} & h^{+} \\\\ -1 & 1 \\end{bmatrix}
+
+    carries W's, c's (last column: Σh⁺ − Σh⁻) and b's (last row: Σv⁺ − Σv⁻) steps. An update is three
+    GEMMs and two Bernoulli draws with nothing else of size B·D; same arithmetic as
+    :func:`_contrastive_step` up to rounding, same draws in the same order (tested).
+
+    Returns:
+        (chain, bad): the chains' hidden states ``(S, K)`` (None for CD-k) and, with ``check``, the
+        1-based index of the first minibatch after which the parameters are not finite (0: none;
+        without ``check`` always 0 — the caller checks the parameters once at the end).
+    """
+    weight = params.weight
+    n_hidden, dim = weight.shape
+    width = -(-(dim + 1) // 16) * 16  # rows 64-byte aligned: the update GEMM runs ~5 % faster
+    packed = _augmented(weight, params.visible_bias, params.hidden_bias, width)
+    packed_velocity = None
+    if velocity is not None:
+        packed_velocity = _augmented(velocity.weight, velocity.visible_bias, velocity.hidden_bias, width)
+    top_down, bottom_up = packed[:, :dim], packed[:n_hidden]  # (K + 1, D) and (K, width) views
+    largest = max(batch.shape[0] for batch in batches)
+    n_chains = largest if chain is None else chain.shape[0]
+    x = packed.new_zeros(n_chains + largest, width)  # rows [v⁻ (S); v_data (B)], a ones column at D
+    x[:, dim] = 1.0
+    hidden = packed.new_empty(n_hidden + 1, n_chains)  # ĥ, unit-major, with a ones row
+    hidden[n_hidden] = 1.0
+    if chain is not None:
+        hidden[:n_hidden] = chain.t()
+    signed = packed.new_empty(n_hidden + 1, n_chains + largest)  # ŝ
+    signed[n_hidden, :n_chains] = -1.0
+    signed[n_hidden, n_chains:] = 1.0
+    views: dict[tuple[int, int], tuple[Tensor, ...]] = {}  # per (S, B): at most two minibatch sizes
+    bad = 0
+    for index, (batch, rate) in enumerate(zip(batches, rates, strict=True)):
+        size = batch.shape[0]
+        if chain is None and size != n_chains:  # CD-k: as many chains as examples
+            n_chains = size
+            signed[n_hidden, :n_chains] = -1.0
+            signed[n_hidden, n_chains:] = 1.0
+        if (n_chains, size) not in views:
+            rows = n_chains + size
+            s_hat = signed[:, :rows]  # (K + 1, S + B)
+            views[n_chains, size] = (
+                x[n_chains:rows, :dim],  # v_data (B, D)
+                x[:n_chains, :dim],  # v⁻ (S, D)
+                x[:n_chains],  # x̂⁻ (S, width)
+                x[n_chains:rows],  # x̂⁺ (B, width)
+                x[:rows],  # x̂ (S + B, width)
+                hidden[:, :n_chains],  # ĥ (K + 1, S)
+                hidden[:n_hidden, :n_chains],  # h (K, S)
+                s_hat,
+                s_hat[:n_hidden],  # [h⁻, h⁺] (K, S + B)
+                s_hat[:n_hidden, :n_chains],  # h⁻ (K, S)
+                s_hat[:n_hidden, n_chains:],  # h⁺ (K, B)
+            )
+        v_data, v_neg, x_neg, x_pos, x_all, h_hat, h_chain, s_hat, s_probs, h_neg, h_pos = views[n_chains, size]
+        v_data.copy_(batch)
+        if chain is None:  # the chain starts from a sample of h⁺ = p(h | v_data)
+            _bernoulli(torch.mm(bottom_up, x_pos.t(), out=h_pos).sigmoid_(), generator, out=h_chain)
+        for step in range(n_steps):
+            visible = torch.mm(h_hat.t(), top_down).sigmoid_()  # p(v | h), (S, D)
+            _bernoulli(visible, generator, out=v_neg, overwrite=True)
+            if step < n_steps - 1:
+                _bernoulli(torch.mm(bottom_up, x_neg.t()).sigmoid_(), generator, out=h_chain, overwrite=True)
+        if chain is None:  # h⁻ beside the h⁺ above
+            torch.mm(bottom_up, x_neg.t(), out=h_neg).sigmoid_()
+        else:  # [h⁻, h⁺] in one product
+            torch.mm(bottom_up, x_all.t(), out=s_probs).sigmoid_()
+        _bernoulli(h_neg, generator, out=h_chain)  # the chains' next state
+        h_neg.neg_()
+        scale = rate / size
+        if packed_velocity is None:
+            if weight_decay:
+                packed[:n_hidden, :dim].mul_(1.0 - rate * weight_decay)
+            packed.addmm_(s_hat, x_all, alpha=scale)
+        else:
+            packed_velocity.mul_(momentum).addmm_(s_hat, x_all, alpha=scale)
+            if weight_decay:
+                packed_velocity[:n_hidden, :dim].add_(packed[:n_hidden, :dim], alpha=-rate * weight_decay)
+            packed.add_(packed_velocity)
+        if check and not bool(torch.isfinite(packed).all()):
+            bad = index + 1
+            break
+    _unpack(packed, weight, params.visible_bias, params.hidden_bias)
+    if velocity is not None and packed_velocity is not None:
+        _unpack(packed_velocity, velocity.weight, velocity.visible_bias, velocity.hidden_bias)
+    return (None if chain is None else hidden[:n_hidden].t().contiguous()), bad
 
 
 # ----------------------------------------------------------------------------- pseudo-likelihood
@@ -1082,34 +1237,42 @@ class RBM(TransformerMixin, BaseEstimator):
         backup = [t.clone() for t in state]
         n_batches = math.ceil(data.shape[0] / self.batch_size)
         momentum, total = self._epoch_momentum(epoch), self.n_iter * n_batches
-        first_bad = torch.full((), -1, dtype=torch.long, device=data.device)
+        batches = list(torch.tensor_split(data, n_batches))
+        rates = [self._learning_rate((epoch - 1) * n_batches + index, total) for index in range(n_batches)]
         chain = self.h_samples_ if self.persistent else None
-        # this epoch's samples: a numpy bit generator seeded from generator_ on the CPU (resumable per epoch)
+        # this epoch's samples come from a seed drawn from generator_: resumable per epoch, and a replay
+        # draws the same numbers; on the CPU a numpy bit generator (faster than torch's)
         seed = int(torch.randint(2**62, (1,), generator=self.generator_, device=self.generator_.device))
-        source: RandomSource = np.random.PCG64(seed) if data.device.type == "cpu" else self.generator_
+
+        def source() -> RandomSource:
+            if data.device.type == "cpu":
+                return np.random.SFC64(seed)
+            return torch.Generator(device=data.device).manual_seed(seed)
+
+        recipe = (momentum, self.weight_decay, velocity)
         start = time.perf_counter()
         with torch.no_grad():
-            for index, batch in enumerate(torch.tensor_split(data, n_batches)):
-                rate = self._learning_rate((epoch - 1) * n_batches + index, total)
-                step = _contrastive_step(
-                    params,
-                    batch,
-                    chain,
-                    rate,
-                    self.n_gibbs_steps,
-                    source,
-                    momentum,
-                    self.weight_decay,
-                    velocity,
-                )
-                if self.persistent:
-                    chain = step.chain
-                first_bad = torch.where(~step.finite & (first_bad < 0), index + 1, first_bad)
+            if isinstance(params.visible, BernoulliVisible):
+                epoch_run = (params, batches, rates, chain, self.n_gibbs_steps)
+                chain, bad = _augmented_epoch(*epoch_run, source(), *recipe)
+                if not all(bool(torch.isfinite(tensor).all()) for tensor in state):
+                    # replay the epoch from its start, checking each minibatch, to name the first bad one
+                    for tensor, saved in zip(state, backup, strict=True):
+                        tensor.copy_(saved)
+                    chain, bad = _augmented_epoch(*epoch_run, source(), *recipe, check=True)
+            else:
+                first_bad = torch.full((), -1, dtype=torch.long, device=data.device)
+                generator = source()
+                for index, (batch, rate) in enumerate(zip(batches, rates, strict=True)):
+                    step = _contrastive_step(params, batch, chain, rate, self.n_gibbs_steps, generator, *recipe)
+                    if self.persistent:
+                        chain = step.chain
+                    first_bad = torch.where(~step.finite & (first_bad < 0), index + 1, first_bad)
+                bad = max(int(first_bad), 0)
         if data.device.type == "cuda":
             torch.cuda.synchronize(data.device)
         seconds = time.perf_counter() - start
-        bad = int(first_bad)
-        if bad >= 0:
+        if bad:
             for tensor, saved in zip(state, backup, strict=True):
                 tensor.copy_(saved)
             raise FloatingPointError(
