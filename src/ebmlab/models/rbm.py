@@ -194,14 +194,9 @@ def _bernoulli(
     """
     if out is None:
         out = torch.empty_like(probabilities, memory_format=torch.contiguous_format)
-    if (
-        isinstance(generator, np.random.BitGenerator)
-        and probabilities.device.type == "cpu"
-        and probabilities.dtype == torch.float32
-    ):
-        count = probabilities.numel()
-        words = generator.random_raw((count + 1) // 2).view(np.int32)[:count]  # two draws per 64-bit word
-        return _words_below(torch.from_numpy(words), probabilities, out, overwrite=overwrite)
+    if isinstance(generator, np.random.BitGenerator) and probabilities.is_cpu and probabilities.dtype == torch.float32:
+        words = generator.random_raw((probabilities.numel() + 1) // 2)  # two draws per 64-bit word
+        return _words_below(torch.from_numpy(words.view(np.int32)), probabilities, out, overwrite=overwrite)
     uniform = torch.rand(
         probabilities.shape,
         generator=_torch_generator(generator, probabilities.device),
@@ -211,15 +206,18 @@ def _bernoulli(
     return torch.lt(uniform, probabilities, out=out)
 
 
+_LEAST_WORD = torch.tensor(-2147483648.0)  # -2^31
+
+
 def _words_below(words: Tensor, probabilities: Tensor, out: Tensor, *, overwrite: bool = False) -> Tensor:
-    """1.0 where the uniform int32 ``words`` (any shape of p's size) fall below p, as float32, into ``out``.
+    """1.0 where uniform int32 ``words`` (at least p's size, 1-D) fall below p, as float32, into ``out``.
 
     u = float32(w) ∈ [−2³¹, 2³¹] against p (2³² + 512) − 2³¹: p = 0 never (the least word is −2³¹
     exactly), p = 1 always (the largest round up to 2³¹ < 2³¹ + 512), in between off by at most 2⁻²³.
     """
-    uniform = words.view(probabilities.shape).float()
-    threshold = probabilities.mul_(4294967808.0) if overwrite else probabilities.mul(4294967808.0)
-    threshold.sub_(2147483648.0)  # 2^32 + 512 = 2^32 (1 + 2^-23)
+    uniform = words[: probabilities.numel()].view(probabilities.shape).float()
+    # p (2^32 + 512) - 2^31 in one pass; 2^32 + 512 = 2^32 (1 + 2^-23)
+    threshold = torch.add(_LEAST_WORD, probabilities, alpha=4294967808.0, out=probabilities if overwrite else None)
     return torch.lt(uniform, threshold, out=out)
 
 
@@ -670,6 +668,7 @@ def _augmented_epoch(
     if chain is not None:
         hidden[:n_hidden] = chain.t()
     signed = packed.new_empty(n_hidden + 1, n_chains + largest)  # ŝ
+    top_down_input = packed.new_empty(n_chains, dim)  # ĥᵀ Ŵ[:, :D] = hW + b
     signed[n_hidden, :n_chains] = -1.0
     signed[n_hidden, n_chains:] = 1.0
     views: dict[tuple[int, int], tuple[Tensor, ...]] = {}  # per (S, B): at most two minibatch sizes
@@ -695,13 +694,16 @@ def _augmented_epoch(
                 s_hat[:n_hidden],  # [h⁻, h⁺] (K, S + B)
                 s_hat[:n_hidden, :n_chains],  # h⁻ (K, S)
                 s_hat[:n_hidden, n_chains:],  # h⁺ (K, B)
+                top_down_input[:n_chains],  # (S, D)
             )
-        v_data, v_neg, x_neg, x_pos, x_all, h_hat, h_chain, s_hat, s_probs, h_neg, h_pos = views[n_chains, size]
+        v_data, v_neg, x_neg, x_pos, x_all, h_hat, h_chain, s_hat, s_probs, h_neg, h_pos, v_input = views[
+            n_chains, size
+        ]
         v_data.copy_(batch)
         if chain is None:  # the chain starts from a sample of h⁺ = p(h | v_data)
             _bernoulli(torch.mm(bottom_up, x_pos.t(), out=h_pos).sigmoid_(), generator, out=h_chain)
         for step in range(n_steps):
-            visible = torch.mm(h_hat.t(), top_down).sigmoid_()  # p(v | h), (S, D)
+            visible = torch.mm(h_hat.t(), top_down, out=v_input).sigmoid_()  # p(v | h), (S, D)
             _bernoulli(visible, generator, out=v_neg, overwrite=True)
             if step < n_steps - 1:
                 _bernoulli(torch.mm(bottom_up, x_neg.t()).sigmoid_(), generator, out=h_chain, overwrite=True)
