@@ -8,6 +8,7 @@ log-likelihood (Salakhutdinov & Murray base-rate model, 100 chains).
     python benchmarks/bench_rbm.py                 # 10 epochs x 3 seeds, epochs interleaved, default threads
     python benchmarks/bench_rbm.py --threads 1     # one BLAS/torch thread for both
     python benchmarks/bench_rbm.py --quick         # 1 epoch on 10,000 images, short AIS
+    python benchmarks/bench_rbm.py --matmul-dtype bfloat16   # ebmlab's products in bfloat16
 
 ``--recipe quality`` trains ebmlab alone with the quality recipe (momentum 0.5 → 0.9, L2 weight
 decay, learning rate annealed linearly to zero, visible biases from the data means; Hinton 2010,
@@ -98,6 +99,7 @@ def quality(args: argparse.Namespace, train: torch.Tensor, test: torch.Tensor) -
         final_learning_rate=args.final_lr,
         init_visible_bias="data",
         random_state=args.seed,
+        matmul_dtype=args.matmul_dtype,
         device=args.device,
     )
     data = train.to(resolve_device(args.device))
@@ -168,6 +170,12 @@ def main() -> None:
     parser.add_argument("--ais-chains", type=int, default=100)
     parser.add_argument("--threads", type=int, default=None, help="BLAS and torch threads for both (default: theirs)")
     parser.add_argument("--device", default="cpu", help="ebmlab's device (scikit-learn always runs on the CPU)")
+    parser.add_argument(
+        "--matmul-dtype",
+        choices=("float32", "bfloat16"),
+        default="float32",
+        help="dtype of ebmlab's training products (scikit-learn: float32)",
+    )
     parser.add_argument("--skip-sklearn", action="store_true")
     parser.add_argument("--seeds", type=int, default=3, help="training seeds (pseudo-likelihood mean; AIS on seed 0)")
     parser.add_argument("--quick", action="store_true", help="1 epoch on 10,000 images, 1,000 AIS steps")
@@ -232,7 +240,12 @@ def like_for_like(args: argparse.Namespace, train_np: np.ndarray, train: torch.T
     rows: dict[str, dict] = {}
     for seed in range(args.seeds):
         model = RBM(
-            args.hidden, learning_rate=args.lr, batch_size=args.batch_size, random_state=seed, device=args.device
+            args.hidden,
+            learning_rate=args.lr,
+            batch_size=args.batch_size,
+            matmul_dtype=args.matmul_dtype,
+            random_state=seed,
+            device=args.device,
         )
         model.initialize(train.shape[1])
         data = train.to(model.components_.device)
@@ -297,7 +310,8 @@ def like_for_like(args: argparse.Namespace, train_np: np.ndarray, train: torch.T
         )
     print(
         f"settings: {args.epochs} epochs, lr {args.lr}, batch {args.batch_size}, {args.hidden} hidden, "
-        f"{args.seeds} seeds, AIS {args.ais_chains} chains x {args.ais_betas} steps, device {args.device}"
+        f"{args.seeds} seeds, AIS {args.ais_chains} chains x {args.ais_betas} steps, device {args.device}, "
+        f"ebmlab products in {args.matmul_dtype}"
     )
 
 

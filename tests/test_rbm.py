@@ -226,12 +226,20 @@ def _two_prototypes(n: int = 400, seed: int = 0) -> np.ndarray:
     return np.where(noise, 1 - rows, rows).astype(np.float32)
 
 
-@pytest.mark.parametrize("persistent", [True, False])
-def test_training_raises_the_exact_log_likelihood(persistent):
+@pytest.mark.parametrize(("persistent", "matmul_dtype"), [(True, "float32"), (False, "float32"), (True, "bfloat16")])
+def test_training_raises_the_exact_log_likelihood(persistent, matmul_dtype):
     X = _two_prototypes()
     gains, finals = [], []
     for seed in range(5):  # one seed's end point is noisy at this learning rate (seen from -8.7 to -2.7 nats)
-        model = RBM(6, learning_rate=0.1, batch_size=20, n_iter=30, persistent=persistent, random_state=seed)
+        model = RBM(
+            6,
+            learning_rate=0.1,
+            batch_size=20,
+            n_iter=30,
+            persistent=persistent,
+            matmul_dtype=matmul_dtype,
+            random_state=seed,
+        )
         model.initialize(10)
         before = float(model.log_likelihood(X).mean())
         model.fit(X)
@@ -366,6 +374,27 @@ def test_augmented_epoch_is_the_stepwise_update(persistent, n_steps, momentum, w
     if momentum:
         assert torch.allclose(velocities[1].weight, velocities[0].weight, atol=tolerance)
         assert torch.allclose(velocities[1].visible_bias, velocities[0].visible_bias, atol=tolerance)
+
+
+def test_bfloat16_products_round_the_update_only():
+    # saturated probabilities (|logits| > 20) make the draws certain, so both runs draw the same states; the
+    # bfloat16 update then differs from the float32 one by the rounding of Ŵ, ŝ and the products (2^-8)
+    rng = np.random.RandomState(5)
+    X = torch.from_numpy((rng.rand(20, 9) < 0.4).astype(np.float32))
+    start = RBMParameters.random(9, 5, scale=40.0, bias_scale=0.0, seed=2)
+    chain = torch.from_numpy((rng.rand(20, 5) < 0.5).astype(np.float32))
+    runs = []
+    for dtype in (None, torch.bfloat16):
+        params = _copy(start)
+        with torch.no_grad():
+            got, _ = _augmented_epoch(params, [X], [0.5], chain, 1, np.random.SFC64(1), matmul_dtype=dtype)
+        runs.append((params, got))
+    (exact, chain_exact), (rounded, chain_rounded) = runs
+    assert torch.equal(chain_exact, chain_rounded)  # the same draws
+    step_exact, step_rounded = _flat(exact) - _flat(start), _flat(rounded) - _flat(start)
+    assert step_exact.abs().max() > 0.1  # a real update: η/B Σ over 40 rows
+    assert torch.allclose(step_rounded, step_exact, atol=0.5 / 20 * 40 * 2**-8)
+    assert not torch.equal(step_rounded, step_exact)  # and the products did run in bfloat16
 
 
 def test_bernoulli_divergence_names_the_first_bad_minibatch():
@@ -538,6 +567,12 @@ def test_recipe_bad_settings_errors():
         RBM(2, init_visible_bias="mean").fit(X)
     with pytest.raises(ValueError, match="needs the training data"):
         RBM(2, init_visible_bias="data").initialize(3)
+    with pytest.raises(
+        ValueError, match=r"matmul_dtype must be one of \['bfloat16', 'float32'\], got matmul_dtype='float16'"
+    ):
+        RBM(2, matmul_dtype="float16").fit(X)
+    with pytest.raises(ValueError, match="matmul_dtype='bfloat16' is available for Bernoulli visible units"):
+        RBM(2, matmul_dtype="bfloat16", visible=GaussianVisible()).fit(X)
     params = RBMParameters.random(3, 2)
     with pytest.raises(ValueError, match="needs a velocity buffer"):
         contrastive_divergence_step(params, torch.zeros(2, 3), None, learning_rate=0.1, momentum=0.5)

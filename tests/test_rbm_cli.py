@@ -74,6 +74,13 @@ def test_rbm_command_quality_recipe_flags(tmp_path):
     assert config["momentum"] == 0.0 and config["final_learning_rate"] is None and config["init_visible_bias"] == "zero"
 
 
+def test_rbm_command_bfloat16_products(tmp_path, capsys):
+    _train(tmp_path, "--epochs", "1", "--matmul-dtype", "bfloat16")
+    assert json.loads((tmp_path / "config.json").read_text())["matmul_dtype"] == "bfloat16"
+    assert _train(tmp_path / "gauss", "--epochs", "1", "--visible", "gaussian", "--matmul-dtype", "bfloat16") == 2
+    assert "available for Bernoulli visible units" in capsys.readouterr().err
+
+
 def test_rbm_command_bad_momentum_is_a_clear_error(tmp_path, capsys):
     assert _train(tmp_path, "--epochs", "1", "--momentum", "1.0") == 2
     assert "momentum must be a number in [0, 1), got momentum=1.0" in capsys.readouterr().err

@@ -40,6 +40,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="shorthand for --momentum 0.9 --initial-momentum 0.5 --weight-decay 2e-4 --final-lr 0 "
         "--init-visible-bias data (explicit flags given as well win)",
     )
+    parser.add_argument(
+        "--matmul-dtype",
+        choices=("float32", "bfloat16"),
+        default="float32",
+        help="dtype of the training products (bfloat16: ~0.65x the time on CPUs with AVX-512 BF16; default float32)",
+    )
     parser.add_argument("--sample-steps", type=int, default=1000, help="Gibbs steps of the sample chains")
     parser.add_argument("--ais-betas", type=positive_int, default=10000, help="AIS steps when K > 20 (default 10000)")
     parser.add_argument("--ais-chains", type=positive_int, default=100, help="AIS runs (default 100)")
@@ -91,6 +97,7 @@ def run(args: argparse.Namespace) -> Path:
         persistent=not args.cd,
         n_gibbs_steps=args.gibbs_steps,
         **_recipe(args),
+        matmul_dtype=args.matmul_dtype,
         seed=args.seed,
         device=args.device,
         sample_steps=args.sample_steps,

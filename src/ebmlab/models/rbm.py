@@ -534,6 +534,20 @@ def _check_recipe(settings: RBM | RBMConfig) -> None:
         )
 
 
+_MATMUL_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
+
+
+def _check_matmul_dtype(matmul_dtype: str, units: VisibleUnits) -> torch.dtype:
+    """The torch dtype of :class:`RBM`'s ``matmul_dtype`` setting, checked against the visible units."""
+    if matmul_dtype not in _MATMUL_DTYPES:
+        raise ValueError(f"matmul_dtype must be one of {sorted(_MATMUL_DTYPES)}, got matmul_dtype={matmul_dtype!r}")
+    if matmul_dtype != "float32" and not isinstance(units, BernoulliVisible):
+        raise ValueError(
+            f"matmul_dtype={matmul_dtype!r} is available for Bernoulli visible units; got {units!r}: use 'float32'"
+        )
+    return _MATMUL_DTYPES[matmul_dtype]
+
+
 def _contrastive_step(
     params: RBMParameters,
     v_data: Tensor,
@@ -619,6 +633,20 @@ def _unpack(packed: Tensor, weight: Tensor, visible_bias: Tensor, hidden_bias: T
     visible_bias.copy_(packed[n_hidden, :dim])
 
 
+def _mm_into(a: Tensor, b: Tensor, out: Tensor, staging: Tensor | None) -> Tensor:
+    """``out = a b``; a product in a lower dtype lands in ``staging`` first and is converted into ``out``."""
+    if staging is None:
+        return torch.mm(a, b, out=out)
+    return out.copy_(torch.mm(a, b, out=staging))
+
+
+def _signed_blocks(signed: Tensor, n_chains: int, rows: int) -> tuple[Tensor, Tensor, Tensor, Tensor]:
+    """ŝ's first ``rows`` columns and its blocks [h⁻, h⁺] ``(K, S + B)``, h⁻ ``(K, S)``, h⁺ ``(K, B)``."""
+    s_rows = signed[:, :rows]
+    probabilities = s_rows[:-1]
+    return s_rows, probabilities, probabilities[:, :n_chains], probabilities[:, n_chains:]
+
+
 def _augmented_epoch(
     params: RBMParameters,
     batches: list[Tensor],
@@ -630,6 +658,7 @@ def _augmented_epoch(
     weight_decay: float = 0.0,
     velocity: RBMVelocity | None = None,
     *,
+    matmul_dtype: torch.dtype | None = None,
     check: bool = False,
 ) -> tuple[Tensor | None, int]:
     """:func:`_contrastive_step` over ``batches`` (learning rates ``rates``) for Bernoulli units, the biases
@@ -646,6 +675,10 @@ def _augmented_epoch(
     GEMMs and two Bernoulli draws with nothing else of size B·D; same arithmetic as
     :func:`_contrastive_step` up to rounding, same draws in the same order (tested).
 
+    ``matmul_dtype`` (e.g. ``torch.bfloat16``) runs the three products in that dtype from a copy of Ŵ
+    made at each update: binary states are exact in it; Ŵ, ŝ and the products' results are rounded
+    (bfloat16: 8 significant bits); the parameters, probabilities and updates stay in Ŵ's dtype.
+
     Returns:
         (chain, bad): the chains' hidden states ``(S, K)`` (None for CD-k) and, with ``check``, the
         1-based index of the first minibatch after which the parameters are not finite (0: none;
@@ -658,20 +691,26 @@ def _augmented_epoch(
     packed_velocity = None
     if velocity is not None:
         packed_velocity = _augmented(velocity.weight, velocity.visible_bias, velocity.hidden_bias, width)
-    top_down, bottom_up = packed[:, :dim], packed[:n_hidden]  # (K + 1, D) and (K, width) views
+    low = matmul_dtype is not None and matmul_dtype != packed.dtype
+    compute = packed.to(matmul_dtype) if low else packed  # the Ŵ the products read
+    top_down, bottom_up = compute[:, :dim], compute[:n_hidden]  # (K + 1, D) and (K, width) views
     largest = max(batch.shape[0] for batch in batches)
     n_chains = largest if chain is None else chain.shape[0]
-    x = packed.new_zeros(n_chains + largest, width)  # rows [v⁻ (S); v_data (B)], a ones column at D
+    x = compute.new_zeros(n_chains + largest, width)  # rows [v⁻ (S); v_data (B)], a ones column at D
     x[:, dim] = 1.0
-    hidden = packed.new_empty(n_hidden + 1, n_chains)  # ĥ, unit-major, with a ones row
+    hidden = compute.new_empty(n_hidden + 1, n_chains)  # ĥ, unit-major, with a ones row
     hidden[n_hidden] = 1.0
     if chain is not None:
         hidden[:n_hidden] = chain.t()
     signed = packed.new_empty(n_hidden + 1, n_chains + largest)  # ŝ
-    top_down_input = packed.new_empty(n_chains, dim)  # ĥᵀ Ŵ[:, :D] = hW + b
     signed[n_hidden, :n_chains] = -1.0
     signed[n_hidden, n_chains:] = 1.0
-    views: dict[tuple[int, int], tuple[Tensor, ...]] = {}  # per (S, B): at most two minibatch sizes
+    top_down_input = packed.new_empty(n_chains, dim)  # ĥᵀ Ŵ[:, :D] = hW + b
+    # low precision: the products' outputs and ŝ in the compute dtype
+    signed_low = compute.new_empty(signed.shape) if low else None
+    top_down_low = compute.new_empty(top_down_input.shape) if low else None
+    update_low = torch.empty_like(compute) if low else None
+    views: dict[tuple[int, int], tuple[Any, ...]] = {}  # per (S, B): at most two minibatch sizes
     bad = 0
     for index, (batch, rate) in enumerate(zip(batches, rates, strict=True)):
         size = batch.shape[0]
@@ -681,7 +720,6 @@ def _augmented_epoch(
             signed[n_hidden, n_chains:] = 1.0
         if (n_chains, size) not in views:
             rows = n_chains + size
-            s_hat = signed[:, :rows]  # (K + 1, S + B)
             views[n_chains, size] = (
                 x[n_chains:rows, :dim],  # v_data (B, D)
                 x[:n_chains, :dim],  # v⁻ (S, D)
@@ -690,36 +728,39 @@ def _augmented_epoch(
                 x[:rows],  # x̂ (S + B, width)
                 hidden[:, :n_chains],  # ĥ (K + 1, S)
                 hidden[:n_hidden, :n_chains],  # h (K, S)
-                s_hat,
-                s_hat[:n_hidden],  # [h⁻, h⁺] (K, S + B)
-                s_hat[:n_hidden, :n_chains],  # h⁻ (K, S)
-                s_hat[:n_hidden, n_chains:],  # h⁺ (K, B)
                 top_down_input[:n_chains],  # (S, D)
+                None if top_down_low is None else top_down_low[:n_chains],
+                _signed_blocks(signed, n_chains, rows),
+                (None,) * 4 if signed_low is None else _signed_blocks(signed_low, n_chains, rows),  # staging twins
             )
-        v_data, v_neg, x_neg, x_pos, x_all, h_hat, h_chain, s_hat, s_probs, h_neg, h_pos, v_input = views[
-            n_chains, size
-        ]
+        v_data, v_neg, x_neg, x_pos, x_all, h_hat, h_chain, v_input, v_low, fine, staged = views[n_chains, size]
+        s_hat, s_probs, h_neg, h_pos = fine
+        if low:
+            compute.copy_(packed)
         v_data.copy_(batch)
         if chain is None:  # the chain starts from a sample of h⁺ = p(h | v_data)
-            _bernoulli(torch.mm(bottom_up, x_pos.t(), out=h_pos).sigmoid_(), generator, out=h_chain)
+            _bernoulli(_mm_into(bottom_up, x_pos.t(), h_pos, staged[3]).sigmoid_(), generator, out=h_chain)
         for step in range(n_steps):
-            visible = torch.mm(h_hat.t(), top_down, out=v_input).sigmoid_()  # p(v | h), (S, D)
+            visible = _mm_into(h_hat.t(), top_down, v_input, v_low).sigmoid_()  # p(v | h), (S, D)
             _bernoulli(visible, generator, out=v_neg, overwrite=True)
             if step < n_steps - 1:
-                _bernoulli(torch.mm(bottom_up, x_neg.t()).sigmoid_(), generator, out=h_chain, overwrite=True)
+                probabilities = torch.mm(bottom_up, x_neg.t()).to(packed.dtype).sigmoid_()  # (K, S)
+                _bernoulli(probabilities, generator, out=h_chain, overwrite=True)
         if chain is None:  # h⁻ beside the h⁺ above
-            torch.mm(bottom_up, x_neg.t(), out=h_neg).sigmoid_()
+            _mm_into(bottom_up, x_neg.t(), h_neg, staged[2]).sigmoid_()
         else:  # [h⁻, h⁺] in one product
-            torch.mm(bottom_up, x_all.t(), out=s_probs).sigmoid_()
+            _mm_into(bottom_up, x_all.t(), s_probs, staged[1]).sigmoid_()
         _bernoulli(h_neg, generator, out=h_chain)  # the chains' next state
         h_neg.neg_()
         scale = rate / size
-        if packed_velocity is None:
-            if weight_decay:
-                packed[:n_hidden, :dim].mul_(1.0 - rate * weight_decay)
-            packed.addmm_(s_hat, x_all, alpha=scale)
+        target = packed if packed_velocity is None else packed_velocity.mul_(momentum)
+        if packed_velocity is None and weight_decay:
+            packed[:n_hidden, :dim].mul_(1.0 - rate * weight_decay)
+        if staged[0] is None:
+            target.addmm_(s_hat, x_all, alpha=scale)
         else:
-            packed_velocity.mul_(momentum).addmm_(s_hat, x_all, alpha=scale)
+            target.add_(torch.mm(staged[0].copy_(s_hat), x_all, out=update_low), alpha=scale)
+        if packed_velocity is not None:
             if weight_decay:
                 packed_velocity[:n_hidden, :dim].add_(packed[:n_hidden, :dim], alpha=-rate * weight_decay)
             packed.add_(packed_velocity)
@@ -729,7 +770,7 @@ def _augmented_epoch(
     _unpack(packed, weight, params.visible_bias, params.hidden_bias)
     if velocity is not None and packed_velocity is not None:
         _unpack(packed_velocity, velocity.weight, velocity.visible_bias, velocity.hidden_bias)
-    return (None if chain is None else hidden[:n_hidden].t().contiguous()), bad
+    return (None if chain is None else hidden[:n_hidden].t().to(packed.dtype).contiguous()), bad
 
 
 # ----------------------------------------------------------------------------- pseudo-likelihood
@@ -1070,6 +1111,12 @@ class RBM(TransformerMixin, BaseEstimator):
         init_visible_bias: ``"zero"`` (scikit-learn) or ``"data"``: b_i = log(p_i / (1 − p_i)) of the
             training means clipped to [1e-3, 1 − 1e-3] (Hinton's guide §8; the data mean for Gaussian
             units); :meth:`fit` passes its data, :meth:`initialize` needs ``X`` for it.
+        matmul_dtype: ``"float32"`` (default: scikit-learn's arithmetic) or ``"bfloat16"``: the three
+            products of each update (Bernoulli units) run in bfloat16 with float32 accumulation, from a
+            bfloat16 copy of the parameters; binary states are exact in it, the weights and the products'
+            results keep 8 significant bits, and parameters, probabilities and updates stay float32.
+            About 0.65× the time per update on CPUs with AVX-512 BF16 (and on recent GPUs); much slower
+            on CPUs without bfloat16 instructions.
         random_state: seed of the initialisation, the chains and ``score_samples``' flips.
         device: torch device of the parameters.
 
@@ -1109,6 +1156,7 @@ class RBM(TransformerMixin, BaseEstimator):
         weight_decay: float = 0.0,
         final_learning_rate: float | None = None,
         init_visible_bias: str = "zero",
+        matmul_dtype: str = "float32",
         random_state: int | None = None,
         device: str = "cpu",
     ) -> None:
@@ -1125,6 +1173,7 @@ class RBM(TransformerMixin, BaseEstimator):
         self.weight_decay = weight_decay
         self.final_learning_rate = final_learning_rate
         self.init_visible_bias = init_visible_bias
+        self.matmul_dtype = matmul_dtype
         self.random_state = random_state
         self.device = device
 
@@ -1143,7 +1192,7 @@ class RBM(TransformerMixin, BaseEstimator):
         check_int(self.n_iter, "n_iter", minimum=0)
         check_int(self.n_gibbs_steps, "n_gibbs_steps")
         _check_recipe(self)
-        self._units()
+        _check_matmul_dtype(self.matmul_dtype, self._units())
 
     def _uses_momentum(self) -> bool:
         return self.momentum > 0 or (self.initial_momentum or 0.0) > 0
@@ -1252,16 +1301,17 @@ class RBM(TransformerMixin, BaseEstimator):
             return torch.Generator(device=data.device).manual_seed(seed)
 
         recipe = (momentum, self.weight_decay, velocity)
+        matmul_dtype = _check_matmul_dtype(self.matmul_dtype, params.visible)
         start = time.perf_counter()
         with torch.no_grad():
             if isinstance(params.visible, BernoulliVisible):
                 epoch_run = (params, batches, rates, chain, self.n_gibbs_steps)
-                chain, bad = _augmented_epoch(*epoch_run, source(), *recipe)
+                chain, bad = _augmented_epoch(*epoch_run, source(), *recipe, matmul_dtype=matmul_dtype)
                 if not all(bool(torch.isfinite(tensor).all()) for tensor in state):
                     # replay the epoch from its start, checking each minibatch, to name the first bad one
                     for tensor, saved in zip(state, backup, strict=True):
                         tensor.copy_(saved)
-                    chain, bad = _augmented_epoch(*epoch_run, source(), *recipe, check=True)
+                    chain, bad = _augmented_epoch(*epoch_run, source(), *recipe, matmul_dtype=matmul_dtype, check=True)
             else:
                 first_bad = torch.full((), -1, dtype=torch.long, device=data.device)
                 generator = source()
@@ -1365,7 +1415,7 @@ class RBMConfig:
     ``visible`` is ``"bernoulli"`` (data in [0, 1], thresholded at 0.5 when ``binarize``) or
     ``"gaussian"`` (each feature standardised to zero mean and unit variance, σ = ``sigma``).
     Exact log Z is used when the smaller layer has ≤ 20 units, else AIS with ``ais_chains`` runs of
-    ``ais_betas`` steps from the data's base-rate model. ``momentum`` … ``init_visible_bias`` are
+    ``ais_betas`` steps from the data's base-rate model. ``momentum`` … ``matmul_dtype`` are
     :class:`RBM`'s; their defaults are scikit-learn's plain update.
     """
 
@@ -1387,6 +1437,7 @@ class RBMConfig:
     weight_decay: float = 0.0
     final_learning_rate: float | None = None
     init_visible_bias: str = "zero"
+    matmul_dtype: str = "float32"
     seed: int = 0
     device: str = "cpu"
     monitor_samples: int = 2000
@@ -1408,6 +1459,7 @@ class RBMConfig:
         if self.n_samples is not None:
             check_int(self.n_samples, "n_samples")
         _check_recipe(self)
+        _check_matmul_dtype(self.matmul_dtype, self.units())
         return self
 
     def units(self) -> VisibleUnits:
@@ -1525,6 +1577,7 @@ def train_rbm(config: RBMConfig, *, run: Any = None, resume: bool = False, show_
         weight_decay=config.weight_decay,
         final_learning_rate=config.final_learning_rate,
         init_visible_bias=config.init_visible_bias,
+        matmul_dtype=config.matmul_dtype,
         random_state=config.seed,
         device=config.device,
     )
