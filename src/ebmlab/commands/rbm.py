@@ -44,7 +44,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         "--matmul-dtype",
         choices=("float32", "bfloat16"),
         default="float32",
-        help="dtype of the training products (bfloat16: ~0.65x the time on CPUs with AVX-512 BF16; default float32)",
+        help="dtype of the training products (bfloat16: ~0.6x the time on CPUs with AVX-512 BF16; default float32)",
     )
     parser.add_argument("--sample-steps", type=int, default=1000, help="Gibbs steps of the sample chains")
     parser.add_argument("--ais-betas", type=positive_int, default=10000, help="AIS steps when K > 20 (default 10000)")
