@@ -1115,8 +1115,8 @@ class RBM(TransformerMixin, BaseEstimator):
             products of each update (Bernoulli units) run in bfloat16 with float32 accumulation, from a
             bfloat16 copy of the parameters; binary states are exact in it, the weights and the products'
             results keep 8 significant bits, and parameters, probabilities and updates stay float32.
-            About 0.6× the time per epoch on CPUs with AVX-512 BF16 (and on recent GPUs); much slower
-            on CPUs without bfloat16 instructions.
+            About 0.6× the time per epoch (MNIST, 500 hidden units) on a CPU with AVX-512 BF16; CPUs
+            without bfloat16 instructions emulate it and may be slower than with float32.
         random_state: seed of the initialisation, the chains and ``score_samples``' flips.
         device: torch device of the parameters.
 
