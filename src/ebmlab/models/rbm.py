@@ -559,7 +559,8 @@ def _contrastive_step(
     weight_decay: float = 0.0,
     velocity: RBMVelocity | None = None,
 ) -> ContrastiveStep:
-    """The hot loop of training; inputs are valid, called under ``torch.no_grad()``.
+    """One update of :func:`contrastive_divergence_step` (and of the estimator's epochs with Gaussian units;
+    Bernoulli epochs run :func:`_augmented_epoch`); inputs are valid, called under ``torch.no_grad()``.
 
     Three GEMMs per persistent CD-1 update: the chain's h → v⁻, one (K, D) × (D, 2B) product for the
     positive and negative hidden probabilities together, and one (K, 2B) × (2B, D) weight update.
