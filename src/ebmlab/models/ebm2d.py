@@ -39,7 +39,7 @@ class MLPEnergy(nn.Module):
     """An MLP energy :math:`E(y) = w^\\top h_L + b`, :math:`h_l = \\mathrm{SiLU}(W_l h_{l-1} + b_l)`, :math:`h_0 = y`.
 
     :meth:`energy_and_grad` returns E and :math:`\\nabla_y E` by back-propagating by hand:
-    with :math:`s_l = \\sigma(a_l)`, :math:`\\mathrm{SiLU}'(a_l) = s_l + h_l (1 - s_l)` and
+    with :math:`s_l = \\sigma(a_l)`, :math:`\\mathrm{SiLU}'(a_l) = s_l (1 + a_l (1 - s_l))` and
     :math:`g_{l-1} = (g_l \\odot \\mathrm{SiLU}'(a_l)) W_l`, starting from :math:`g_L = w`.
 
     Args:
@@ -83,28 +83,25 @@ class MLPEnergy(nn.Module):
         """E(y) ``(B,)`` and ∇_y E ``(B, D)`` without autograd (parameters get no gradient)."""
         value, saved = self.forward_saved(y)
         with torch.no_grad():
-            grad = None
+            grad = self.output.weight.expand(y.shape[0], -1)  # (B, H_L): ∂E/∂h_L
             for index in range(len(self.layers) - 1, -1, -1):
-                _, s, h = saved[index]
-                slope = _silu_slope(s, h)  # (B, H)
-                grad = slope.mul_(self.output.weight) if grad is None else slope.mul_(grad)  # (B, H)
+                grad = _silu_backward(grad, saved[index][1])  # ∂E/∂a_l (B, H)
                 weight = self.layers[index].weight  # (H, H_in)
-                if weight.shape[1] < 16:  # a skinny product runs ~3x faster as (H_in, H)(H, B)
-                    grad = (weight.t() @ grad.t()).t()  # (B, H_in)
+                if weight.shape[1] < 16:  # a skinny product runs ~4x faster as (H_in, H)(H, B), Wᵀ contiguous
+                    grad = (weight.t().contiguous() @ grad.t()).t()  # (B, H_in)
                 else:
                     grad = grad @ weight  # (B, H_in)
         return value, grad
 
     def forward_saved(self, y: Tensor) -> tuple[Tensor, list[tuple[Tensor, Tensor, Tensor]]]:
-        """E(y) ``(B,)`` without autograd, and per layer (input, σ(a), SiLU(a)) for :meth:`weighted_backward`."""
+        """E(y) ``(B,)`` without autograd, and per layer (input, a, SiLU(a)) for :meth:`weighted_backward`."""
         with torch.no_grad():
             saved = []
             h = y
             for layer in self.layers:
                 a = torch.addmm(layer.bias, h, layer.weight.t())  # (B, H)
-                s = torch.sigmoid(a)
-                out = a.mul_(s)  # SiLU in place
-                saved.append((h, s, out))
+                out = nn.functional.silu(a)
+                saved.append((h, a, out))
                 h = out
             value = torch.addmm(self.output.bias, h, self.output.weight.t()).squeeze(1)  # (B,)
         return value, saved
@@ -120,8 +117,8 @@ class MLPEnergy(nn.Module):
             self.output.bias.grad = weights.sum().reshape(1)
             grad = torch.outer(weights, self.output.weight[0])  # (B, H_L): ∂/∂h_L
             for index in range(len(self.layers) - 1, -1, -1):
-                layer_in, s, h = saved[index]
-                grad = grad.mul_(_silu_slope(s, h))  # ∂/∂a_l = ∂/∂h_l ⊙ SiLU'(a_l)
+                layer_in, a, _ = saved[index]
+                grad = _silu_backward(grad, a)  # ∂/∂a_l = ∂/∂h_l ⊙ SiLU'(a_l)
                 layer = self.layers[index]
                 layer.weight.grad = grad.t() @ layer_in  # (H, H_in)
                 layer.bias.grad = grad.sum(dim=0)
@@ -134,9 +131,9 @@ class MLPEnergy(nn.Module):
             return self(y)
 
 
-def _silu_slope(s: Tensor, h: Tensor) -> Tensor:
-    """SiLU'(a) = s + h (1 − s) from s = σ(a) and h = SiLU(a); three small kernels beat silu_backward's one here."""
-    return torch.addcmul(s, h, 1.0 - s)
+def _silu_backward(grad: Tensor, a: Tensor) -> Tensor:
+    """grad ⊙ SiLU'(a) in one kernel (ATen's SiLU backward), ``(B, H)``."""
+    return torch.ops.aten.silu_backward(grad, a)
 
 
 @dataclass
