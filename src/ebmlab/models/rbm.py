@@ -734,13 +734,14 @@ def _augmented_epoch(
                 _signed_blocks(signed, n_chains, rows),
                 (None,) * 4 if signed_low is None else _signed_blocks(signed_low, n_chains, rows),  # staging twins
             )
-        v_data, v_neg, x_neg, x_pos, x_all, h_hat, h_chain, v_input, v_low, fine, staged = views[n_chains, size]
-        s_hat, s_probs, h_neg, h_pos = fine
+        v_data, v_neg, x_neg, x_pos, x_all, h_hat, h_chain, v_input, v_low, blocks, blocks_low = views[n_chains, size]
+        s_hat, s_probs, h_neg, h_pos = blocks
+        s_low, s_probs_low, h_neg_low, h_pos_low = blocks_low  # None in float32
         if low:
             compute.copy_(packed)
         v_data.copy_(batch)
         if chain is None:  # the chain starts from a sample of h⁺ = p(h | v_data)
-            _bernoulli(_mm_into(bottom_up, x_pos.t(), h_pos, staged[3]).sigmoid_(), generator, out=h_chain)
+            _bernoulli(_mm_into(bottom_up, x_pos.t(), h_pos, h_pos_low).sigmoid_(), generator, out=h_chain)
         for step in range(n_steps):
             visible = _mm_into(h_hat.t(), top_down, v_input, v_low).sigmoid_()  # p(v | h), (S, D)
             _bernoulli(visible, generator, out=v_neg, overwrite=True)
@@ -748,19 +749,19 @@ def _augmented_epoch(
                 probabilities = torch.mm(bottom_up, x_neg.t()).to(packed.dtype).sigmoid_()  # (K, S)
                 _bernoulli(probabilities, generator, out=h_chain, overwrite=True)
         if chain is None:  # h⁻ beside the h⁺ above
-            _mm_into(bottom_up, x_neg.t(), h_neg, staged[2]).sigmoid_()
+            _mm_into(bottom_up, x_neg.t(), h_neg, h_neg_low).sigmoid_()
         else:  # [h⁻, h⁺] in one product
-            _mm_into(bottom_up, x_all.t(), s_probs, staged[1]).sigmoid_()
+            _mm_into(bottom_up, x_all.t(), s_probs, s_probs_low).sigmoid_()
         _bernoulli(h_neg, generator, out=h_chain)  # the chains' next state
         h_neg.neg_()
         scale = rate / size
         target = packed if packed_velocity is None else packed_velocity.mul_(momentum)
         if packed_velocity is None and weight_decay:
             packed[:n_hidden, :dim].mul_(1.0 - rate * weight_decay)
-        if staged[0] is None:
+        if s_low is None:
             target.addmm_(s_hat, x_all, alpha=scale)
         else:
-            target.add_(torch.mm(staged[0].copy_(s_hat), x_all, out=update_low), alpha=scale)
+            target.add_(torch.mm(s_low.copy_(s_hat), x_all, out=update_low), alpha=scale)
         if packed_velocity is not None:
             if weight_decay:
                 packed_velocity[:n_hidden, :dim].add_(packed[:n_hidden, :dim], alpha=-rate * weight_decay)
