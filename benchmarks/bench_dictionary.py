@@ -16,7 +16,8 @@ import warnings
 import numpy as np
 import torch
 
-from ebmlab.models.sparse_coding import SparseCoding, image_patches
+from ebmlab.data import image_patches
+from ebmlab.models.sparse_coding import SparseCoding
 from ebmlab.sparse import sparse_encode
 
 

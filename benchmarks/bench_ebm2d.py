@@ -21,9 +21,10 @@ import time
 import torch
 from torch import nn
 
+from ebmlab.data import TOYS, sample_toy
+from ebmlab.metrics import gaussian_mmd
 from ebmlab.models.ebm2d import EBM2DConfig, MLPEnergy, _training_step, train_ebm2d
 from ebmlab.samplers import ReplayBuffer, _langevin, langevin
-from ebmlab.toys import TOYS, gaussian_mmd, sample_toy
 
 ETA, SIGMA, BATCH, STEPS, BUFFER, LOW, HIGH, ALPHA, LR = 0.01, 0.1, 256, 20, 10_000, -4.5, 4.5, 0.1, 3e-3
 

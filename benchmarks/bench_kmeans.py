@@ -53,7 +53,7 @@ def blobs(n: int, d: int, k: int, seed: int = 0) -> np.ndarray:
 
 
 def mnist() -> np.ndarray:
-    from ebmlab.datasets import load_mnist
+    from ebmlab.data import load_mnist
 
     images, _ = load_mnist("train", root="/work/shared/data")
     return (images.reshape(len(images), -1) / 255.0).astype(np.float32)

@@ -14,8 +14,9 @@ import time
 
 import torch
 
+from ebmlab.data import image_patches
 from ebmlab.models.lista import LISTA, code_error, train_lista
-from ebmlab.models.sparse_coding import SparseCoding, image_patches
+from ebmlab.models.sparse_coding import SparseCoding
 from ebmlab.sparse import sparse_encode
 
 

@@ -29,7 +29,7 @@ import torch
 from sklearn.neural_network import BernoulliRBM
 
 from ebmlab._validation import resolve_device
-from ebmlab.datasets import load_mnist
+from ebmlab.data import load_mnist
 from ebmlab.models.rbm import (
     RBM,
     RBMParameters,

@@ -18,7 +18,7 @@ import warnings
 import numpy as np
 import torch
 
-from ebmlab.models.sparse_coding import image_patches
+from ebmlab.data import image_patches
 from ebmlab.sparse import sparse_encode, sparse_energy
 
 

@@ -6,11 +6,12 @@ import pytest
 import torch
 
 from ebmlab.cli import main
+from ebmlab.data import TOYS, sample_toy
 from ebmlab.losses import contrastive_divergence_loss
+from ebmlab.metrics import gaussian_mmd
 from ebmlab.models.ebm2d import EBM2DConfig, MLPEnergy, _training_step, train_ebm2d
 from ebmlab.runs import RunDirectory
 from ebmlab.samplers import DivergedChainError
-from ebmlab.toys import TOYS, gaussian_mmd, sample_toy
 
 
 @pytest.mark.parametrize("hidden", [(7,), (16, 16), (8, 12, 5)])

@@ -331,7 +331,7 @@ def test_lecture_demo_example_writes_a_png(tmp_path, monkeypatch):
 @pytest.mark.skipif(not Path("/work/shared/data/mnist/train-images-idx3-ubyte.gz").exists(), reason="no MNIST here")
 @pytest.mark.slow
 def test_mnist_matches_sklearn():
-    from ebmlab.datasets import load_mnist
+    from ebmlab.data import load_mnist
 
     images, _ = load_mnist("train", root="/work/shared/data")
     x = (images[:10000].reshape(10000, -1) / 255.0).astype(np.float32)

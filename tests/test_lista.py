@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 import torch
 
+from ebmlab.data import image_patches
 from ebmlab.models.lista import LISTA, code_error, train_lista
-from ebmlab.models.sparse_coding import image_patches
 from ebmlab.sparse import sparse_encode, sparse_energy
 
 

@@ -7,7 +7,8 @@ import pytest
 import torch
 
 import ebmlab
-from ebmlab.models.sparse_coding import SparseCoding, augment_with_ones, image_patches, lecture_example
+from ebmlab.data import image_patches
+from ebmlab.models.sparse_coding import SparseCoding, augment_with_ones, lecture_example
 from ebmlab.sparse import sparse_encode, top2_refit
 
 

@@ -23,6 +23,8 @@ class ConvSparseCodingConfig:
     lr: float = 0.01
     seed: int = 0
     device: str = "cpu"
+    data_root: str | None = None
+    download: bool = False
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -37,14 +39,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--alpha", type=positive_float, default=0.5, help="the lecture's alpha (default 0.5)")
     parser.add_argument("--steps-per-epoch", type=positive_int, default=20, help="Adam steps per epoch (default 20)")
     parser.add_argument("--lr", type=positive_float, default=0.01, help="Adam learning rate (default 0.01)")
+    parser.add_argument("--data-root", default=None, help="folder holding the MNIST IDX files (default $EBMLAB_DATA)")
+    parser.add_argument("--download", action="store_true", help="download MNIST if missing")
     add_run_arguments(parser, epochs=20)
 
 
 def run(args: argparse.Namespace) -> Path:
     import torch
 
-    from ..datasets import load_data
-    from ..models.conv_sparse_coding import ConvSparseCoding, local_contrast_normalize, sample_images
+    from ..data import load_data, sample_images
+    from ..models.conv_sparse_coding import ConvSparseCoding, local_contrast_normalize
     from ..plotting import image_grid, training_curve
     from ..plotting import sparse as plots
     from ..runs import RunDirectory
@@ -59,6 +63,8 @@ def run(args: argparse.Namespace) -> Path:
         args.lr,
         args.seed,
         args.device,
+        data_root=args.data_root,
+        download=args.download,
     )
     run_dir = RunDirectory(out_dir(args, "conv-sparse-coding"))
     run_dir.write_config(config)
@@ -66,7 +72,9 @@ def run(args: argparse.Namespace) -> Path:
     if config.data == "photos":
         images = sample_images(256)
     else:
-        dataset = load_data(config.data, n_samples=2000, seed=config.seed, root="/work/shared/data")
+        dataset = load_data(
+            config.data, n_samples=2000, seed=config.seed, root=config.data_root, download=config.download
+        )
         images = torch.from_numpy(dataset.data).reshape(-1, 1, *dataset.image_shape)
         images = local_contrast_normalize(images, sigma=1.0) if config.data == "mnist" else images
     model = ConvSparseCoding(

@@ -18,7 +18,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help="a 2-D toy (rings, moons, 8gaussians, checkerboard, pinwheel, spirals) or "
         "digits, mnist, fashion-mnist (default moons)",
     )
-    parser.add_argument("--data-root", default=None, help="folder holding the MNIST files (e.g. /work/shared/data)")
+    parser.add_argument(
+        "--data-root",
+        default=None,
+        help="folder holding the MNIST IDX files (default $EBMLAB_DATA, else ~/.cache/ebmlab)",
+    )
     parser.add_argument("--corruption", choices=("gaussian", "masking", "salt-pepper"), default="gaussian")
     parser.add_argument(
         "--noise",

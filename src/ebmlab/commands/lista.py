@@ -43,8 +43,9 @@ def run(args: argparse.Namespace) -> Path:
     import torch
 
     from .._validation import resolve_device
+    from ..data import image_patches
     from ..models.lista import LISTA, code_error, train_lista
-    from ..models.sparse_coding import SparseCoding, image_patches
+    from ..models.sparse_coding import SparseCoding
     from ..plotting import sparse as plots
     from ..plotting import training_curve
     from ..runs import RunDirectory

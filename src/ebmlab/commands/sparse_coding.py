@@ -24,6 +24,8 @@ class SparseCodingConfig:
     lecture_example: bool = False
     seed: int = 0
     device: str = "cpu"
+    data_root: str | None = None
+    download: bool = False
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -38,18 +40,21 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--lecture-example", action="store_true", help="the slides' 50 x 2 ellipse data with and without [1; y]"
     )
+    parser.add_argument("--data-root", default=None, help="folder holding MNIST-style IDX files (default $EBMLAB_DATA)")
+    parser.add_argument("--download", action="store_true", help="download MNIST-style data if missing")
     add_run_arguments(parser, epochs=5)
 
 
 def _load(config: SparseCodingConfig):
     import numpy as np
 
-    from ..datasets import load_data
-    from ..models.sparse_coding import image_patches
+    from ..data import image_patches, load_data
 
     if config.data == "china-patches":
         return image_patches(config.n_samples, 8, seed=config.seed), (8, 8)
-    dataset = load_data(config.data, n_samples=config.n_samples, seed=config.seed, root="/work/shared/data")
+    dataset = load_data(
+        config.data, n_samples=config.n_samples, seed=config.seed, root=config.data_root, download=config.download
+    )
     return np.ascontiguousarray(dataset.data), dataset.image_shape
 
 
@@ -92,6 +97,8 @@ def run(args: argparse.Namespace) -> Path:
         args.lecture_example,
         args.seed,
         args.device,
+        data_root=args.data_root,
+        download=args.download,
     )
     run_dir = RunDirectory(out_dir(args, "sparse-coding"))
     run_dir.write_config(config)

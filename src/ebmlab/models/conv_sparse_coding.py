@@ -18,7 +18,6 @@ from __future__ import annotations
 import math
 from typing import Any
 
-import numpy as np
 import torch
 import torch.nn.functional as F
 from torch import Tensor
@@ -32,7 +31,6 @@ __all__ = [
     "conv_lipschitz",
     "conv_sparse_encode",
     "local_contrast_normalize",
-    "sample_images",
 ]
 
 
@@ -157,22 +155,6 @@ def local_contrast_normalize(images: Tensor, sigma: float = 2.0) -> Tensor:
     centred = images - F.conv2d(padded, kernel)
     spread = F.conv2d(F.pad(centred.pow(2), (radius,) * 4, mode="reflect"), kernel).sqrt()
     return centred / torch.clamp(spread, min=float(spread.mean()))
-
-
-def sample_images(size: int = 256, *, names: tuple[str, ...] = ("china.jpg", "flower.jpg")) -> Tensor:
-    """scikit-learn's bundled photographs in grey, downsampled to ``size`` px high, contrast-normalised.
-
-    Shape:
-        → ``(len(names), 1, size, W)``.
-    """
-    from sklearn.datasets import load_sample_image
-
-    out = []
-    for name in names:
-        grey = torch.from_numpy(load_sample_image(name).astype(np.float32).mean(axis=2) / 255.0)[None, None]
-        width = int(round(grey.shape[3] * size / grey.shape[2]))
-        out.append(F.interpolate(grey, size=(size, width), mode="area"))
-    return local_contrast_normalize(torch.cat(out))
 
 
 class ConvSparseCoding:

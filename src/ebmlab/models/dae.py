@@ -21,9 +21,8 @@ import torch
 from torch import Tensor, nn
 
 from .._validation import check_int, check_positive, resolve_device
-from ..datasets import load_data
+from ..data import TOYS, load_data, sample_toy
 from ..runs import RunDirectory, progress
-from ..toys import TOYS, sample_toy
 
 __all__ = [
     "CORRUPTIONS",
@@ -178,8 +177,8 @@ class DenoisingAutoencoder(nn.Module):
 class DAEConfig:
     """Settings of :func:`train_dae`.
 
-    ``data``: a 2-D toy (:data:`ebmlab.toys.TOYS`, ``n_samples`` points) or an image set understood
-    by :func:`ebmlab.datasets.load_data` (``digits``, ``mnist``, ``fashion-mnist``; ``data_root``).
+    ``data``: a 2-D toy (:data:`ebmlab.data.TOYS`, ``n_samples`` points) or an image set understood
+    by :func:`ebmlab.data.load_data` (``digits``, ``mnist``, ``fashion-mnist``; ``data_root``).
     ``corruption`` ``gaussian`` uses σ = ``noise``; ``masking`` and ``salt-pepper`` use p = ``noise``.
     Fields left at ``None`` take defaults that depend on the data (2-D / images).
     """

@@ -25,10 +25,11 @@ import torch
 from torch import Tensor, nn
 
 from .._validation import check_int, check_positive, resolve_device
+from ..data import TOYS, sample_toy, toy_limits
 from ..losses import contrastive_divergence_loss
+from ..metrics import gaussian_mmd
 from ..runs import RunDirectory, progress
 from ..samplers import ReplayBuffer, SampleResult, _langevin, langevin
-from ..toys import TOYS, gaussian_mmd, sample_toy, toy_limits
 
 __all__ = ["EBM2DConfig", "EBM2DFit", "MLPEnergy", "sample_model", "train_ebm2d"]
 

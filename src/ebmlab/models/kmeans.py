@@ -871,7 +871,7 @@ def train_kmeans(
         >>> tuple(fit.energy.centroids.shape), fit.inertia == min(fit.inertia_history)
         ((8, 2), True)
     """
-    from ..datasets import load_data
+    from ..data import load_data
 
     config = config.validated()
     device = resolve_device(config.device)

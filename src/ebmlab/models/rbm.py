@@ -1506,7 +1506,7 @@ class RBMFit:
 
 def prepare_rbm_data(config: RBMConfig) -> RBMData:
     """Load ``config.data`` and binarise (Bernoulli) or standardise (Gaussian) it."""
-    from ..datasets import load_data
+    from ..data import load_data
 
     dataset = load_data(config.data, n_samples=config.n_samples, seed=config.seed, root=config.data_root)
     train = dataset.data

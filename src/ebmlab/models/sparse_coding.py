@@ -34,10 +34,10 @@ import torch
 from torch import Tensor
 
 from .._validation import as_tensor, check_finite, check_int, check_matrix, check_positive, resolve_device, to_caller
-from ..datasets import make_ellipse
+from ..data import make_ellipse
 from ..sparse import SparseCodeResult, lipschitz_constant, sparse_encode, top2_refit
 
-__all__ = ["LectureExample", "SparseCoding", "augment_with_ones", "image_patches", "lecture_example"]
+__all__ = ["LectureExample", "SparseCoding", "augment_with_ones", "lecture_example"]
 
 REFITS = (None, "top2")
 
@@ -53,33 +53,6 @@ def augment_with_ones(y: Tensor) -> Tensor:
         tensor([[1., 2., 3.]])
     """
     return torch.cat([torch.ones_like(y[:, :1]), y], dim=1)
-
-
-def image_patches(n_patches: int, size: int = 8, *, image: str = "china.jpg", seed: int = 0) -> np.ndarray:
-    """Random ``size × size`` grey patches of a scikit-learn sample image, each centred and scaled to unit norm.
-
-    Patches with (almost) no contrast are dropped before scaling, so slightly fewer than
-    ``n_patches`` may come back.
-
-    Shape:
-        → float32 ``(N, size²)``.
-
-    Example:
-        >>> image_patches(100, 8).shape[1]
-        64
-    """
-    from sklearn.datasets import load_sample_image
-    from sklearn.feature_extraction.image import extract_patches_2d
-
-    check_int(n_patches, "n_patches")
-    check_int(size, "size", minimum=2)
-    grey = load_sample_image(image).astype(np.float64).mean(axis=2) / 255.0
-    patches = extract_patches_2d(grey, (size, size), max_patches=n_patches, random_state=seed)
-    patches = patches.reshape(len(patches), -1)
-    patches = patches - patches.mean(axis=1, keepdims=True)
-    norms = np.linalg.norm(patches, axis=1)
-    keep = norms > 1e-2
-    return np.ascontiguousarray(patches[keep] / norms[keep, None], dtype=np.float32)
 
 
 def _normalise_columns(w: Tensor) -> Tensor:
