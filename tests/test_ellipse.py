@@ -5,7 +5,7 @@ import math
 import pytest
 import torch
 
-from ebmlab.datasets import ellipse_radius, make_ellipse
+from ebmlab.data import ellipse_radius, make_ellipse
 from ebmlab.models.ellipse import (
     ConditionalEllipseEnergy,
     EllipseConfig,

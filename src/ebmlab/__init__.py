@@ -3,25 +3,39 @@
 Every model is an energy E(x, y, z); latent inference finds ž = argmin_z E; the free energy
 F_β(y) = −(1/β) log((1/|Z|) Σ_z exp(−βE(y, z))) marginalises z; training minimises a loss
 functional of F.
+
+Every public name loads on first use, so ``import ebmlab`` and the command line stay quick.
 """
 
-from .energy import Energy, FiniteLatent, GridLatent, LatentSpace, OneHotLatent, RealLatent
-from .free_energy import free_energy, softmin
-from .inference import (
-    ArgminResult,
-    ExhaustiveSearch,
-    GradientDescent,
-    InferenceResult,
-    exhaustive_argmin,
-)
-from .runs import RunDirectory
-from .samplers import DivergedChainError, Langevin, ReplayBuffer, SampleResult, langevin
-from .sparse import SparseCodeResult, sparse_encode, sparse_energy
+from __future__ import annotations
 
 __version__ = "0.1.0"
 
-# The estimators import scikit-learn; they load on first use so `import ebmlab` and the CLI stay quick.
 _LAZY = {
+    "Energy": "energy",
+    "FiniteLatent": "energy",
+    "GridLatent": "energy",
+    "LatentSpace": "energy",
+    "OneHotLatent": "energy",
+    "RealLatent": "energy",
+    "free_energy": "free_energy",
+    "softmin": "free_energy",
+    "ArgminResult": "inference",
+    "ExhaustiveSearch": "inference",
+    "GradientDescent": "inference",
+    "InferenceResult": "inference",
+    "exhaustive_argmin": "inference",
+    "DivergedChainError": "samplers",
+    "Langevin": "samplers",
+    "ReplayBuffer": "samplers",
+    "SampleResult": "samplers",
+    "langevin": "samplers",
+    "SparseCodeResult": "sparse",
+    "sparse_encode": "sparse",
+    "sparse_energy": "sparse",
+    "RunDirectory": "training",
+    "train": "training",
+    "load_run": "recipes",
     "KMeans": "models.kmeans",
     "KMeansEnergy": "models.kmeans",
     "KMeansResult": "models.kmeans",
@@ -50,38 +64,4 @@ def __dir__() -> list[str]:
     return sorted(__all__)
 
 
-__all__ = [
-    "ArgminResult",
-    "BernoulliVisible",
-    "DivergedChainError",
-    "Energy",
-    "ExhaustiveSearch",
-    "FiniteLatent",
-    "GaussianVisible",
-    "GradientDescent",
-    "GridLatent",
-    "InferenceResult",
-    "KMeans",
-    "KMeansEnergy",
-    "KMeansResult",
-    "LISTA",
-    "Langevin",
-    "LatentSpace",
-    "OneHotLatent",
-    "RBM",
-    "RBMParameters",
-    "RealLatent",
-    "ReplayBuffer",
-    "RunDirectory",
-    "SampleResult",
-    "SparseCodeResult",
-    "SparseCoding",
-    "exhaustive_argmin",
-    "free_energy",
-    "k_means",
-    "kmeans_plusplus",
-    "langevin",
-    "softmin",
-    "sparse_encode",
-    "sparse_energy",
-]
+__all__ = sorted(_LAZY)

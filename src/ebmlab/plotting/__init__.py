@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 import torch
 
-__all__ = ["energy_grid", "image_grid", "pyplot", "save_figure", "training_curve"]
+__all__ = ["energy_grid", "image_grid", "plot_samples", "pyplot", "save_figure", "training_curve"]
 
 
 def pyplot() -> Any:
@@ -107,7 +107,7 @@ def training_curve(
     series = values if isinstance(values, dict) else {ylabel: values}
     fig, ax = plt.subplots(figsize=(5, 3.5))
     for name, ys in series.items():
-        ax.plot(np.arange(1, len(ys) + 1), list(ys), label=name)
+        ax.plot(np.arange(1, len(ys) + 1), list(ys), label=name, marker="o" if len(ys) < 30 else None, markersize=3)
     if log:
         ax.set_yscale("log")
     ax.set_xlabel(xlabel)
@@ -116,4 +116,30 @@ def training_curve(
         ax.legend()
     ax.set_title(title)
     ax.grid(alpha=0.3)
+    return save_figure(fig, path)
+
+
+def plot_samples(
+    samples: np.ndarray | torch.Tensor,
+    path: str | os.PathLike[str],
+    *,
+    image_shape: tuple[int, int] | None = None,
+    title: str = "",
+) -> Path:
+    """Samples ``(S, D)`` as a picture: a scatter plot for D = 2, a grid of images for image data
+    (``image_shape`` given, or D a perfect square), else the first two coordinates."""
+    array = samples.detach().cpu().numpy() if isinstance(samples, torch.Tensor) else np.asarray(samples)
+    dim = array.shape[1]
+    side = int(round(math.sqrt(dim)))
+    if image_shape is None and dim > 2 and side * side == dim:
+        image_shape = (side, side)
+    if image_shape is not None:
+        return image_grid(array.reshape(len(array), *image_shape), path, title=title)
+    plt = pyplot()
+    fig, ax = plt.subplots(figsize=(4.5, 4.5))
+    ax.scatter(array[:, 0], array[:, 1], s=4, alpha=0.6)
+    ax.set_xlabel("y₁")
+    ax.set_ylabel("y₂")
+    ax.set_aspect("equal")
+    ax.set_title(title)
     return save_figure(fig, path)

@@ -9,7 +9,8 @@ import numpy as np
 import torch
 
 from ..energy import GridLatent
-from ..models.ellipse import ConditionalEllipseEnergy, EllipseFit
+from ..models.ellipse import ConditionalEllipseEnergy
+from ..recipes.ellipse import EllipseFit
 from . import energy_grid, pyplot, save_figure, training_curve
 
 __all__ = ["plot_all", "plot_energy_vs_z", "plot_free_energy_surfaces", "plot_manifold"]
