@@ -1,4 +1,4 @@
-"""The command line: help, one-line errors with exit code 2, and the run-directory convention."""
+"""The command line: help, one-line errors, the run-directory convention and using saved runs."""
 
 import json
 import subprocess
@@ -9,14 +9,24 @@ import pytest
 from ebmlab.cli import main
 
 
-def test_help_lists_commands(capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        main(["--help"])
-    assert exit_info.value.code == 0
-    assert "train" in capsys.readouterr().out
-    with pytest.raises(SystemExit):
-        main(["train", "--help"])
-    assert "ellipse" in capsys.readouterr().out
+def _code(argv, capsys):
+    try:
+        code = main(argv)
+    except SystemExit as exit_info:
+        code = exit_info.code
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err.strip()
+
+
+def test_help_lists_commands_and_shows_defaults(capsys):
+    code, out, _ = _code(["--help"], capsys)
+    assert code == 0
+    for command in ("train", "evaluate", "sample", "plot", "runs"):
+        assert command in out
+    code, out, _ = _code(["train", "--help"], capsys)
+    assert "ellipse" in out
+    code, out, _ = _code(["train", "ellipse", "--help"], capsys)
+    assert "(default: 0)" in out and "(default: cpu)" in out  # --seed, --device
 
 
 @pytest.mark.parametrize(
@@ -27,15 +37,13 @@ def test_help_lists_commands(capsys):
         (["train", "no-such-model"], "invalid choice"),
         (["train", "ellipse", "--resume"], "--resume needs --out"),
         (["train", "ellipse", "--device", "cuda:99", "--out", "unused"], "device"),
+        (["evaluate", "no-such-run"], "no-such-run"),
+        (["runs", "no-such-folder"], "no-such-folder"),
     ],
 )
 def test_bad_arguments_one_line_exit_2(argv, needle, capsys, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
-    try:
-        code = main(argv)
-    except SystemExit as exit_info:
-        code = exit_info.code
-    err = capsys.readouterr().err.strip()
+    code, _, err = _code(argv, capsys)
     assert code == 2
     assert needle in err
     assert len(err.splitlines()) == 1 and "Traceback" not in err
@@ -43,14 +51,14 @@ def test_bad_arguments_one_line_exit_2(argv, needle, capsys, tmp_path, monkeypat
 
 def test_train_ellipse_writes_a_run(tmp_path, capsys):
     out = tmp_path / "run"
-    assert main(["train", "ellipse", "--epochs", "5", "--out", str(out), "--no-progress"]) == 0
-    printed = capsys.readouterr().out
-    assert str(out) in printed
+    code, printed, err = _code(["train", "ellipse", "--epochs", "5", "--out", str(out), "--no-progress"], capsys)
+    assert code == 0, err
+    assert str(out) in printed and len(printed.splitlines()) == 2  # the summary line and where the run is
     for name in (
         "config.json",
         "metrics.jsonl",
         "checkpoint.safetensors",
-        "checkpoint.json",
+        "summary.json",
         "manifold.png",
         "free_energy.png",
         "energy_vs_z.png",
@@ -58,13 +66,60 @@ def test_train_ellipse_writes_a_run(tmp_path, capsys):
     ):
         assert (out / name).stat().st_size > 0, name
     config = json.loads((out / "config.json").read_text())
-    assert config["epochs"] == 5 and config["beta"] == "inf"
+    assert config["model"] == "ellipse" and config["config"]["epochs"] == 5 and config["config"]["beta"] == "inf"
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    assert [row["epoch"] for row in rows if "epoch" in row] == [1, 2, 3, 4, 5]
+    assert [row["step"] for row in rows] == [1, 2, 3, 4, 5]
+    assert all({"step", "epoch", "loss", "time"} <= set(row) for row in rows)
+    summary = json.loads((out / "summary.json").read_text())
+    assert (
+        summary["status"] == "finished"
+        and summary["step"] == 5
+        and summary["command"][:3] == ["ebmlab", "train", "ellipse"]
+    )
+    assert set(summary["versions"]) >= {"ebmlab", "torch", "python"}
     # resuming a finished run trains nothing more and keeps the metrics
-    assert main(["train", "ellipse", "--epochs", "5", "--out", str(out), "--resume", "--no-progress"]) == 0
+    code, _, err = _code(["train", "ellipse", "--epochs", "5", "--out", str(out), "--resume", "--no-progress"], capsys)
+    assert code == 0, err
     rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
-    assert [row["epoch"] for row in rows if "epoch" in row] == [1, 2, 3, 4, 5]
+    assert [row["step"] for row in rows] == [1, 2, 3, 4, 5]
+    # a budget flag extends it; the other settings come from the run
+    code, _, err = _code(
+        ["train", "ellipse", "--epochs", "8", "--out", str(out), "--resume", "--no-progress", "--no-plots"], capsys
+    )
+    assert code == 0, err
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    assert [row["step"] for row in rows] == list(range(1, 9))
+    assert json.loads((out / "config.json").read_text())["config"]["epochs"] == 8
+
+
+def test_overwrite_replaces_a_run(tmp_path, capsys):
+    out = str(tmp_path / "run")
+    assert _code(["train", "ellipse", "--epochs", "2", "--out", out, "--no-progress"], capsys)[0] == 0
+    (tmp_path / "run" / "notes.txt").write_text("mine")
+    code, _, err = _code(
+        ["train", "ellipse", "--epochs", "3", "--out", out, "--no-progress", "--no-plots", "--overwrite"], capsys
+    )
+    assert code == 0, err
+    assert not list((tmp_path / "run").glob("*.png"))  # the old run's figures are gone
+    assert (tmp_path / "run" / "notes.txt").read_text() == "mine"  # files that are not the run's stay
+
+
+def test_use_a_saved_run(tmp_path, capsys):
+    out = tmp_path / "run"
+    assert (
+        _code(["train", "ellipse", "--epochs", "3", "--out", str(out), "--no-progress", "--no-plots"], capsys)[0] == 0
+    )
+    code, printed, err = _code(["evaluate", str(out)], capsys)
+    assert code == 0, err
+    assert printed.splitlines()[0].startswith("loss ")
+    assert "loss" in json.loads((out / "summary.json").read_text())["evaluation"]
+    code, printed, err = _code(["plot", str(out)], capsys)
+    assert code == 0 and (out / "manifold.png").exists() and printed.count("figure:") == 4
+    code, _, err = _code(["sample", str(out)], capsys)
+    assert code == 2 and "not a generative model" in err
+    code, printed, err = _code(["runs", str(tmp_path)], capsys)
+    assert code == 0, err
+    assert "ellipse" in printed and "finished" in printed and "3/3" in printed
 
 
 def test_python_dash_m_works():
@@ -73,7 +128,8 @@ def test_python_dash_m_works():
 
 
 def test_divergence_is_one_line_exit_1(tmp_path, capsys):
-    code = main(["train", "ellipse", "--lr", "1e30", "--epochs", "3", "--out", str(tmp_path), "--no-progress"])
-    err = capsys.readouterr().err.strip()
+    code, _, err = _code(
+        ["train", "ellipse", "--lr", "1e30", "--epochs", "3", "--out", str(tmp_path / "r"), "--no-progress"], capsys
+    )
     assert code == 1
-    assert "diverged at epoch 1 with lr=1e+30" in err and len(err.splitlines()) == 1
+    assert "diverged at epoch 1" in err and "lower --lr (now 1e+30)" in err and len(err.splitlines()) == 1

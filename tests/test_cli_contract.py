@@ -17,9 +17,9 @@ import textwrap
 import numpy as np
 import pytest
 import torch
-from cli_cases import CASES
 from safetensors.torch import load_file
 
+from cli_cases import CASES
 from ebmlab.cli import main
 
 NAMES = sorted(CASES)
@@ -156,7 +156,9 @@ def test_bad_data_file_exits_2(name, content, tmp_path, capsys):
     elif content != "missing":
         path.write_bytes(content)
     case = CASES[name]
-    code, _, err = _run(["train", name, *case.args, "--data", str(path), "--out", str(tmp_path / "run"), *QUIET], capsys)
+    code, _, err = _run(
+        ["train", name, *case.args, "--data", str(path), "--out", str(tmp_path / "run"), *QUIET], capsys
+    )
     assert code == 2, err
     _one_line(err)
     assert "data.npy" in err
@@ -164,8 +166,13 @@ def test_bad_data_file_exits_2(name, content, tmp_path, capsys):
 
 def test_help_is_fast_and_imports_no_torch():
     done = subprocess.run(
-        [sys.executable, "-c", "import sys; from ebmlab.cli import build_parser; build_parser();"
-         "print('torch' in sys.modules)"],
-        capture_output=True, text=True, check=True,
+        [
+            sys.executable,
+            "-c",
+            "import sys; from ebmlab.cli import build_parser; build_parser();print('torch' in sys.modules)",
+        ],
+        capture_output=True,
+        text=True,
+        check=True,
     )
     assert done.stdout.strip() == "False"

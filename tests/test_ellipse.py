@@ -1,18 +1,22 @@
 """The lecture's ellipse: data, energies, and the training targets of the foundation issue."""
 
 import math
+import os
+import signal
 
 import pytest
 import torch
 
 from ebmlab.data import ellipse_radius, make_ellipse
-from ebmlab.models.ellipse import (
-    ConditionalEllipseEnergy,
-    EllipseConfig,
-    EllipseEnergy,
-    train_ellipse,
-)
-from ebmlab.runs import RunDirectory
+from ebmlab.models.ellipse import ConditionalEllipseEnergy, EllipseEnergy
+from ebmlab.recipes.ellipse import EllipseConfig, EllipseRecipe
+from ebmlab.training import Interrupted, RunDirectory, train
+
+
+def train_ellipse(config, **kwargs):
+    recipe = EllipseRecipe(config)
+    train(recipe, progress=False, **kwargs)
+    return recipe.fit()
 
 
 def test_data_follows_the_lecture_formula():
@@ -39,13 +43,13 @@ def test_free_energy_matches_enumeration_over_the_grid():
 
 
 def test_unconditional_recovers_the_radii():
-    fit = train_ellipse(EllipseConfig(), show_progress=False)
+    fit = train_ellipse(EllipseConfig())
     w1, w2 = fit.model.w.tolist()
     assert abs(w1 - 2.0) < 0.05 and abs(w2 - 1.5) < 0.05
 
 
 def test_finite_beta_training_runs_and_is_close():
-    fit = train_ellipse(EllipseConfig(beta=10.0, epochs=60), show_progress=False)
+    fit = train_ellipse(EllipseConfig(beta=10.0, epochs=60))
     w1, w2 = fit.model.w.tolist()
     # at finite β the soft-min pulls the manifold slightly inwards; it stays near the data
     assert abs(w1 - 2.0) < 0.1 and abs(w2 - 1.5) < 0.1
@@ -53,7 +57,7 @@ def test_finite_beta_training_runs_and_is_close():
 
 @pytest.mark.slow
 def test_conditional_radii_within_5_percent():
-    fit = train_ellipse(EllipseConfig(conditional=True), show_progress=False)
+    fit = train_ellipse(EllipseConfig(conditional=True))
     x = torch.arange(51, dtype=torch.float32).unsqueeze(1) / 50
     with torch.no_grad():
         radius = fit.model.radius(x).abs()  # the energy is invariant to the sign of f
@@ -61,32 +65,27 @@ def test_conditional_radii_within_5_percent():
     assert float(relative.max()) < 0.05
 
 
-def test_checkpoint_resume_reproduces_an_uninterrupted_run(tmp_path):
-    config = EllipseConfig(epochs=20, checkpoint_every=5)
-    straight = train_ellipse(config, run=RunDirectory(tmp_path / "straight"), show_progress=False)
-    run = RunDirectory(tmp_path / "interrupted")
-    with pytest.raises(KeyboardInterrupt):
-        _train_interrupted(run, stop_after=12)  # the last checkpoint is at epoch 10
-    resumed = train_ellipse(config, run=run, resume=True, show_progress=False)
-    assert torch.allclose(resumed.model.w, straight.model.w, atol=1e-6)
-    epochs = [row["epoch"] for row in run.read_metrics() if "epoch" in row]
-    assert epochs == list(range(1, 21))
+def test_sigint_checkpoints_and_resume_reproduces_an_uninterrupted_run(tmp_path):
+    """SIGINT mid-run: the loop finishes the epoch, checkpoints, raises Interrupted; --resume ends equal."""
+    config = EllipseConfig(epochs=20, n_init=2)
+    straight = EllipseRecipe(config)
+    train(straight, run=RunDirectory.create(tmp_path / "straight", model="ellipse", config=config), progress=False)
 
+    class Interrupting(EllipseRecipe):
+        def step(self, index):
+            if index == 27:  # in the second restart
+                os.kill(os.getpid(), signal.SIGINT)
+            return super().step(index)
 
-def _train_interrupted(run, stop_after):
-    """Train 20 epochs but raise KeyboardInterrupt when epoch ``stop_after`` is being logged."""
-    original = run.log_metrics
-
-    def log(metrics):
-        if metrics.get("epoch") == stop_after:
-            raise KeyboardInterrupt
-        original(metrics)
-
-    run.log_metrics = log
-    try:
-        train_ellipse(EllipseConfig(epochs=20, checkpoint_every=5), run=run, show_progress=False)
-    finally:
-        run.log_metrics = original
+    run = RunDirectory.create(tmp_path / "interrupted", model="ellipse", config=config)
+    with pytest.raises(Interrupted) as stopped:
+        train(Interrupting(config), run=run, checkpoint_every=5, progress=False)
+    assert stopped.value.step == 28 and run.load_checkpoint().step == 28
+    resumed = EllipseRecipe(config)
+    train(resumed, run=run, resume_from=run.load_checkpoint(), progress=False)
+    assert torch.equal(resumed.model().w, straight.model().w)
+    assert resumed.best_losses == straight.best_losses
+    assert [row["step"] for row in run.read_metrics()] == list(range(1, 41))
 
 
 def test_conditional_energy_needs_x():

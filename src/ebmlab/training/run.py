@@ -262,7 +262,7 @@ class RunDirectory:
                 model=str(header["model"]),
                 step=int(header["step"]),
                 time=float(header["time"]),
-                config=dict(header["config"]),
+                config=dict(header["config"] or {}),
                 state=unflatten_state(tensors, header["state"]),
             )
         except KeyError as exc:
