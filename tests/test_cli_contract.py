@@ -104,6 +104,8 @@ def test_bad_flag_exits_2(name, capsys):
 @pytest.mark.parametrize("name", NAMES)
 def test_divergence_exits_1_naming_the_setting(name, tmp_path, capsys):
     case = CASES[name]
+    if not case.diverge:
+        pytest.skip(f"{name}: no setting makes this training diverge")
     code, _, err = _run(["train", name, *case.diverge, "--out", str(tmp_path / "run"), *QUIET], capsys)
     assert code == 1, err
     _one_line(err)
