@@ -1,7 +1,7 @@
 """The ``ebmlab`` command line: argv → settings → the one training loop.
 
 Commands: ``train MODEL`` (one module per model in :mod:`ebmlab.cli.train`), ``evaluate RUN``,
-``sample RUN``, ``plot RUN`` and ``runs [DIR]``. Exit codes, for every command:
+``sample RUN``, ``plot RUN``, ``transcribe RUN IMAGE`` and ``runs [DIR]``. Exit codes, for every command:
 
 * 0 success;
 * 1 a training that diverged (one line naming the step and the setting to lower);
@@ -88,6 +88,9 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate = sub.add_parser("evaluate", help="a saved run's metrics on its evaluation data")
     evaluate.add_argument("run", type=Path, metavar="RUN", help="run directory")
     evaluate.add_argument("--device", default=None, help="torch device (default: the run's)")
+    evaluate.add_argument(
+        "--iwae-k", type=positive_int, default=None, help="VAE runs: importance samples of the log-likelihood bound"
+    )
     evaluate.set_defaults(_handler="evaluate")
 
     sample = sub.add_parser("sample", help="draw samples of a saved generative model (PNG + .npy)")
@@ -101,6 +104,11 @@ def build_parser() -> argparse.ArgumentParser:
     plot = sub.add_parser("plot", help="redraw a saved run's figures")
     plot.add_argument("run", type=Path, metavar="RUN", help="run directory")
     plot.set_defaults(_handler="plot")
+
+    transcribe = sub.add_parser("transcribe", help="transcribe a word image with a saved word-transcription run")
+    transcribe.add_argument("run", type=Path, metavar="RUN", help="run directory of 'ebmlab train words'")
+    transcribe.add_argument("image", type=Path, metavar="IMAGE", help="grayscale PNG of a word, 32 pixels high")
+    transcribe.set_defaults(_handler="transcribe")
 
     runs = sub.add_parser("runs", help="one line per run in a folder: model, status, steps, key metric, age")
     runs.add_argument("folder", type=Path, nargs="?", default=Path("runs"), metavar="DIR", help="folder of runs")

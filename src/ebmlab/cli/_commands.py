@@ -12,7 +12,7 @@ from typing import Any
 from ..recipes import Recipe, config_from_dict, load_run, recipe_class
 from ..training import Diverged, Interrupted, RunDirectory, RunError, jsonable, train
 
-__all__ = ["run_evaluate", "run_plot", "run_runs", "run_sample", "run_train"]
+__all__ = ["run_evaluate", "run_plot", "run_runs", "run_sample", "run_train", "run_transcribe"]
 
 
 def _versions() -> dict[str, str]:
@@ -124,7 +124,8 @@ def run_train(args: argparse.Namespace) -> int:
 
 def run_evaluate(args: argparse.Namespace) -> int:
     loaded = load_run(args.run, device=args.device)
-    metrics = loaded.recipe.evaluate()
+    options = {"iwae_k": args.iwae_k}
+    metrics = loaded.recipe.evaluate(**{key: value for key, value in options.items() if value is not None})
     for key, value in metrics.items():
         print(f"{key} {value:.6g}")
     directory = RunDirectory(loaded.path)
@@ -161,6 +162,15 @@ def run_plot(args: argparse.Namespace) -> int:
     figures = loaded.recipe.plot(loaded.path)
     for figure in figures:
         print(f"figure: {figure}")
+    return 0
+
+
+def run_transcribe(args: argparse.Namespace) -> int:
+    loaded = load_run(args.run)
+    transcribe = getattr(loaded.recipe, "transcribe", None)
+    if transcribe is None:
+        raise RunError(f"{args.run} holds a {loaded.name} run; 'ebmlab transcribe' needs a run of 'ebmlab train words'")
+    print(transcribe(args.image))
     return 0
 
 

@@ -38,9 +38,18 @@ class Recipe(Task):
         """The trained object (an estimator, a module or an energy)."""
         raise NotImplementedError
 
-    def evaluate(self) -> dict[str, float]:
-        """The model's metrics on its held-out (or training) data, for ``summary.json`` and ``ebmlab evaluate``."""
+    def evaluate(self, **options: Any) -> dict[str, float]:
+        """The model's metrics on its held-out (or training) data, for ``summary.json`` and ``ebmlab evaluate``.
+
+        ``options`` are the evaluate command's model-specific flags (``iwae_k`` for VAEs); a recipe
+        that takes none raises on any (see :meth:`_no_options`)."""
+        self._no_options(options)
         return {}
+
+    def _no_options(self, options: dict[str, Any]) -> None:
+        if options:
+            flags = ", ".join("--" + key.replace("_", "-") for key in options)
+            raise RunError(f"{flags}: not an option of {self.name} runs")
 
     def summary(self, metrics: dict[str, float]) -> str:
         """One line saying how the run ended, from the final metrics."""

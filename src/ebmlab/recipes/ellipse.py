@@ -228,8 +228,9 @@ class EllipseRecipe(Recipe):
         losses = self.best_losses if self.best_state is not None else self.losses
         return EllipseFit(self.model().cpu(), self.data.y, self.data.x, losses, self.evaluate()["loss"])
 
-    def evaluate(self) -> dict[str, float]:
+    def evaluate(self, **options: Any) -> dict[str, float]:
         """The energy loss mean F_β(y) of the kept model on the training data (and w for the unconditional)."""
+        self._no_options(options)
         model = self.model()
         metrics = {"loss": float(_full_loss(model, self.y, self.x, self.config.beta).detach())}
         if isinstance(model, EllipseEnergy):
