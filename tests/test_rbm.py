@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import itertools
 import math
+import os
+import signal
 
 import numpy as np
 import pytest
@@ -16,6 +18,7 @@ from ebmlab.models.rbm import (
     RBM,
     BernoulliVisible,
     GaussianVisible,
+    RBMDivergedError,
     RBMParameters,
     RBMVelocity,
     _augmented_epoch,
@@ -32,7 +35,10 @@ from ebmlab.models.rbm import (
     pseudo_likelihood,
     rbm_energy,
     rbm_free_energy,
+    reconstruction_error,
 )
+from ebmlab.recipes.rbm import RBMConfig, RBMRecipe
+from ebmlab.training import Diverged, Interrupted, RunDirectory, flatten_state, train
 
 
 def _states(n: int) -> torch.Tensor:
@@ -97,6 +103,23 @@ def test_ais_agrees_with_exact_log_partition(visible):
     assert abs(ais.log_partition - exact) < 0.1
     assert abs(ais.log_partition - exact) < 4 * ais.log_partition_std + 0.02
     assert ais.log_weights.shape == (100,)
+
+
+@pytest.mark.parametrize("visible", [BernoulliVisible(), GaussianVisible(0.5)])
+def test_reconstruction_error_is_the_naive_mean_field_mse(visible):
+    params = _params(5, 3, visible=visible)
+    v = _states(5)[::3]  # (11, 5)
+    p_hidden = torch.sigmoid(
+        params.hidden_bias + (v / (visible.sigma if not visible.discrete else 1.0)) @ params.weight.t()
+    )
+    top_down = p_hidden @ params.weight  # (B, D)
+    if visible.discrete:
+        mean = torch.sigmoid(params.visible_bias + top_down)
+    else:
+        mean = params.visible_bias + visible.sigma * top_down
+    expected = ((mean - v) ** 2).sum() / v.numel()
+    got = reconstruction_error(params, v)
+    assert got.ndim == 0 and torch.allclose(got, expected, atol=1e-12)
 
 
 def test_pseudo_likelihood_matches_sklearn_score_samples():
@@ -275,9 +298,12 @@ def test_divergence_names_epoch_and_learning_rate_and_restores_parameters():
     X = (rng.randn(100, 6) * 1e3).astype(np.float32)
     model = RBM(4, learning_rate=1e6, batch_size=10, visible=GaussianVisible(), random_state=0).initialize(6)
     start = model.components_.clone()
-    with pytest.raises(FloatingPointError, match=r"epoch 1, minibatch \d+ of 10.*learning_rate=1000000.0"):
+    with pytest.raises(FloatingPointError, match=r"epoch 1, minibatch \d+ of 10.*learning_rate=1000000.0") as info:
         model.fit_epoch(X, epoch=1)
     assert torch.equal(model.components_, start)
+    assert isinstance(info.value, RBMDivergedError)
+    assert (info.value.epoch, info.value.n_batches, info.value.learning_rate) == (1, 10, 1e6)
+    assert 1 <= info.value.minibatch <= 10
 
 
 def test_bad_input_errors():
@@ -579,3 +605,138 @@ def test_recipe_bad_settings_errors():
     bad = RBMVelocity(torch.zeros(3, 3), torch.zeros(3), torch.zeros(2))
     with pytest.raises(ValueError, match=r"velocity.weight must have the shape of params.weight \(2, 3\)"):
         contrastive_divergence_step(params, torch.zeros(2, 3), None, learning_rate=0.1, momentum=0.5, velocity=bad)
+
+
+# ----------------------------------------------------------------------------- the training recipe
+
+
+def _recipe(**settings) -> RBMRecipe:
+    defaults = dict(n_components=12, epochs=4, n_samples=300, sample_steps=10)
+    return RBMRecipe(RBMConfig(**{**defaults, **settings}))
+
+
+def _state_tensors(recipe: RBMRecipe) -> dict[str, torch.Tensor]:
+    tensors, _ = flatten_state(recipe.state_dict())
+    return tensors
+
+
+def test_recipe_trains_and_raises_the_exact_log_likelihood():
+    recipe = _recipe(epochs=6, learning_rate=0.1, batch_size=20)
+    before = recipe.evaluate()
+    result = train(recipe, progress=False)
+    after = recipe.evaluate()
+    assert result.step == 6 and len(recipe.pseudo_likelihoods) == len(recipe.reconstruction_errors) == 6
+    assert after["log_likelihood_train"] > before["log_likelihood_train"] + 5.0  # nats; exact log Z (2^12)
+    assert after["pseudo_likelihood"] > before["pseudo_likelihood"]
+    assert "log_partition_std" not in after and "(exact)" in recipe.summary(after)
+    assert recipe.model() is recipe.estimator and recipe.image_shape == (8, 8)
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        dict(
+            init_visible_bias="data",
+            momentum=0.9,
+            initial_momentum=0.5,
+            momentum_warmup_epochs=1,
+            weight_decay=2e-4,
+            final_learning_rate=0.0,
+        ),
+        dict(persistent=False, n_gibbs_steps=2),
+        dict(visible="gaussian", learning_rate=0.01, momentum=0.5),
+    ],
+    ids=["quality-pcd", "cd-2", "gaussian"],
+)
+def test_recipe_resumed_from_its_checkpoint_is_the_uninterrupted_run(settings, tmp_path):
+    """SIGINT in epoch 2 of 4: the loop checkpoints after it; the resumed run ends bit for bit equal
+    (parameters, chains, momentum buffers, the generator) and the schedules continue where they were."""
+    config = RBMConfig(n_components=12, epochs=4, n_samples=300, sample_steps=10, **settings)
+    straight = RBMRecipe(config)
+    train(straight, progress=False)
+
+    class Interrupting(RBMRecipe):
+        def step(self, index):
+            if index == 1:
+                os.kill(os.getpid(), signal.SIGINT)
+            return super().step(index)
+
+    run = RunDirectory.create(tmp_path / "run", model="rbm", config=config)
+    with pytest.raises(Interrupted):
+        train(Interrupting(config), run=run, progress=False)
+    assert run.load_checkpoint().step == 2
+    resumed = RBMRecipe(config)
+    train(resumed, run=run, resume_from=run.load_checkpoint(), progress=False)
+    expected, got = _state_tensors(straight), _state_tensors(resumed)
+    assert sorted(expected) == sorted(got) and {"weight", "chain", "velocity.weight", "generator"} <= set(got)
+    for key in expected:
+        assert torch.equal(expected[key], got[key]), key
+    assert resumed.reconstruction_errors == straight.reconstruction_errors
+    assert [row["step"] for row in run.read_metrics()] == [1, 2, 3, 4]
+
+
+def test_recipe_learning_rate_1e6_diverges_naming_lr():
+    # Bernoulli units stay finite at lr = 1e6 (the old command finished at LL = -3.75e6 nats): minus the
+    # pseudo-log-likelihood grows from about D log 2 = 44 nats to millions and stops the run
+    recipe = _recipe(learning_rate=1e6)
+    assert recipe.initial_loss() == pytest.approx(64 * math.log(2), rel=0.01)
+    with pytest.raises(Diverged, match=r"rbm training diverged at epoch 1: loss grew .*lower --lr") as info:
+        train(recipe, progress=False)
+    assert info.value.step == 1 and info.value.setting == "--lr"
+
+
+def test_recipe_nan_statistics_diverge_naming_the_minibatch():
+    recipe = _recipe(visible="gaussian", learning_rate=1e30)
+    start = recipe.estimator.components_.clone()
+    with pytest.raises(
+        Diverged, match=r"epoch 1: NaN/inf statistics after minibatch \d of 3 .*lower --lr \(now 1e\+30\)"
+    ):
+        train(recipe, progress=False)
+    assert torch.equal(recipe.estimator.components_, start)  # restored to the start of the epoch
+
+
+def test_recipe_uses_ais_beyond_twenty_units_and_samples_in_data_units():
+    recipe = _recipe(n_components=24, epochs=1, ais_chains=20, ais_betas=200)
+    train(recipe, progress=False)
+    metrics = recipe.evaluate()
+    assert metrics["log_partition_std"] > 0 and "(AIS, 20 runs of 200 steps)" in recipe.summary(metrics)
+    gaussian = _recipe(visible="gaussian", learning_rate=0.01, epochs=1)
+    train(gaussian, progress=False)
+    samples = gaussian.sample(200, seed=1)  # (S, D), the standardisation undone
+    assert samples.shape == (200, 64)
+    # b ≈ 0 after one small epoch: standardised samples would average about 0, the digits' pixels 0.3
+    data_mean = float(gaussian.data.mean.mean())
+    assert data_mean > 0.2 and abs(float(samples.mean()) - data_mean) < 0.1
+
+
+def test_recipe_settings_errors_name_the_field():
+    with pytest.raises(ValueError, match="visible must be 'bernoulli' or 'gaussian', got visible='binary'"):
+        RBMConfig(visible="binary").validated()
+    with pytest.raises(ValueError, match="seed must be >= 0, got seed=-1"):
+        RBMRecipe(RBMConfig(seed=-1))
+    with pytest.raises(ValueError, match="epochs must be >= 1, got epochs=0"):
+        RBMConfig(epochs=0).validated()
+    with pytest.raises(ValueError, match="matmul_dtype='bfloat16' is available for Bernoulli visible units"):
+        RBMConfig(visible="gaussian", matmul_dtype="bfloat16").validated()
+
+
+def test_plot_titles_count_the_filters_and_say_what_the_curves_are(tmp_path, monkeypatch):
+    from ebmlab.plotting import rbm as plots
+
+    titles = []
+
+    def record(values, path, **kwargs):
+        titles.append(kwargs.get("title", ""))
+        return path
+
+    monkeypatch.setattr(plots, "image_grid", record)
+    monkeypatch.setattr(plots, "training_curve", record)
+    recipe = _recipe(epochs=1)
+    train(recipe, progress=False)
+    names = [path.name for path in recipe.plot(tmp_path)]
+    assert names == ["filters.png", "samples.png", "data.png", "pseudo_likelihood.png", "reconstruction_error.png"]
+    assert titles[0] == "RBM filters (rows of W, all 12 hidden units)"
+    assert titles[3] == "pseudo-log-likelihood per image (higher is better)"
+    fit = recipe.fit()
+    plots.plot_filters(fit, tmp_path / "f.png", count=5)
+    assert titles[-1] == "RBM filters (rows of W, 5 of 12 hidden units)"

@@ -26,7 +26,6 @@ with scikit-learn's ``BernoulliRBM`` update rule W += lr (⟨h vᵀ⟩_data − 
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import dataclass, field
@@ -44,12 +43,10 @@ from ..samplers import SampleResult
 __all__ = [
     "RBM",
     "AISResult",
-    "RBMConfig",
-    "RBMData",
-    "RBMFit",
     "BernoulliVisible",
     "ContrastiveStep",
     "GaussianVisible",
+    "RBMDivergedError",
     "RBMParameters",
     "RBMVelocity",
     "ais_betas",
@@ -60,11 +57,10 @@ __all__ = [
     "exact_log_partition",
     "full_pseudo_likelihood",
     "gibbs_chain",
-    "prepare_rbm_data",
     "pseudo_likelihood",
     "rbm_energy",
     "rbm_free_energy",
-    "train_rbm",
+    "reconstruction_error",
 ]
 
 
@@ -519,8 +515,9 @@ def _check_non_negative(value: float, name: str) -> float:
     return float(value)
 
 
-def _check_recipe(settings: RBM | RBMConfig) -> None:
-    """Validate the quality-recipe fields shared by :class:`RBM` and :class:`RBMConfig`."""
+def _check_recipe(settings: Any) -> None:
+    """Validate the quality-recipe fields (``momentum`` … ``init_visible_bias``) of :class:`RBM` or of
+    a settings object that holds the same fields (``ebmlab.recipes.rbm.RBMConfig``)."""
     _check_unit_interval(settings.momentum, "momentum")
     if settings.initial_momentum is not None:
         _check_unit_interval(settings.initial_momentum, "initial_momentum")
@@ -857,6 +854,31 @@ def full_pseudo_likelihood(params: RBMParameters, v: Tensor, *, block: int = 64)
         return total
 
 
+def reconstruction_error(params: RBMParameters, v: Tensor) -> Tensor:
+    """Mean squared error of the mean-field reconstruction v̂ = E[v | h = p(h = 1 | v)].
+
+    .. math:: \\mathrm{err} = \\frac{1}{BD} \\sum_{n,i} \\big(\\hat v_{ni} - v_{ni}\\big)^2, \\qquad
+              \\hat v = E[v \\mid h = \\sigma(c + W x(v))]
+
+    A cheap training monitor (Hinton 2010, §5): it falls while the model learns and grows when the
+    training blows up with Gaussian units; a 0-d tensor, so the caller decides when to read it.
+
+    Shape:
+        v ``(B, D)`` → 0-d tensor.
+
+    Example:
+        >>> import torch
+        >>> params = RBMParameters(torch.zeros(2, 3), torch.zeros(3), torch.zeros(2))
+        >>> reconstruction_error(params, torch.ones(1, 3))  # v̂ = σ(0) = 0.5 everywhere
+        tensor(0.2500)
+    """
+    _check_visible(params, v)
+    with torch.no_grad():
+        v = v.to(params.weight.dtype)
+        hidden = torch.sigmoid(_hidden_input(params, v))  # (B, K)
+        return (params.visible.mean(hidden @ params.weight, params.visible_bias) - v).pow(2).mean()
+
+
 # ----------------------------------------------------------------------------- log partition function
 
 
@@ -1078,6 +1100,20 @@ def data_visible_bias(data: Tensor, visible: VisibleUnits | None = None, *, clip
 # ----------------------------------------------------------------------------- estimator
 
 
+class RBMDivergedError(FloatingPointError):
+    """:meth:`RBM.fit_epoch` met NaN/inf statistics at ``epoch`` (1-based), after minibatch ``minibatch``
+    of ``n_batches``, with step size ``learning_rate``; the parameters were restored to the start of
+    the epoch."""
+
+    def __init__(self, epoch: int, minibatch: int, n_batches: int, learning_rate: float) -> None:
+        super().__init__(
+            f"RBM training diverged: NaN/inf statistics at epoch {epoch}, minibatch {minibatch} of {n_batches}, "
+            f"with step size learning_rate={learning_rate}; lower the learning rate "
+            "(parameters restored to the start of the epoch)"
+        )
+        self.epoch, self.minibatch, self.n_batches, self.learning_rate = epoch, minibatch, n_batches, learning_rate
+
+
 def _seed_from(random_state: int | None) -> int:
     if random_state is None:
         return int(np.random.SeedSequence().generate_state(1)[0])
@@ -1277,8 +1313,9 @@ class RBM(TransformerMixin, BaseEstimator):
 
         ``epoch`` (1-based, of ``n_iter``) sets the momentum and the annealed learning rate.
 
-        Raises ``FloatingPointError`` naming the epoch, the minibatch and the learning rate if the
-        statistics become NaN/inf; the parameters are then restored to those before the epoch.
+        Raises :class:`RBMDivergedError` (a ``FloatingPointError``) naming the epoch, the minibatch and
+        the learning rate if the statistics become NaN/inf; the parameters are then restored to those
+        before the epoch.
         """
         self._check_fitted()
         data = X if isinstance(X, Tensor) and X.device == self.components_.device else self._as_data(X)
@@ -1329,11 +1366,7 @@ class RBM(TransformerMixin, BaseEstimator):
         if bad:
             for tensor, saved in zip(state, backup, strict=True):
                 tensor.copy_(saved)
-            raise FloatingPointError(
-                f"RBM training diverged: NaN/inf statistics at epoch {epoch}, minibatch {bad} of {n_batches}, "
-                f"with step size learning_rate={self.learning_rate}; lower the learning rate "
-                "(parameters restored to the start of the epoch)"
-            )
+            raise RBMDivergedError(epoch, bad, n_batches, self.learning_rate)
         if self.persistent:
             self.h_samples_ = chain
         return seconds
@@ -1405,268 +1438,3 @@ class RBM(TransformerMixin, BaseEstimator):
         log_z = self.log_partition() if log_partition is None else float(log_partition)
         with torch.no_grad():
             return to_caller(-_free_energy(self.params_, self._as_data(X)) - log_z, X)
-
-
-# ----------------------------------------------------------------------------- training runs
-
-
-@dataclass
-class RBMConfig:
-    """Settings of :func:`train_rbm` (the ``ebmlab train rbm`` command).
-
-    ``visible`` is ``"bernoulli"`` (data in [0, 1], thresholded at 0.5 when ``binarize``) or
-    ``"gaussian"`` (each feature standardised to zero mean and unit variance, σ = ``sigma``).
-    Exact log Z is used when the smaller layer has ≤ 20 units, else AIS with ``ais_chains`` runs of
-    ``ais_betas`` steps from the data's base-rate model. ``momentum`` … ``matmul_dtype`` are
-    :class:`RBM`'s; their defaults are scikit-learn's plain update.
-    """
-
-    data: str = "digits"
-    data_root: str | None = None
-    n_samples: int | None = None
-    visible: str = "bernoulli"
-    sigma: float = 1.0
-    binarize: bool = True
-    n_components: int = 64
-    learning_rate: float = 0.05
-    batch_size: int = 100
-    epochs: int = 20
-    persistent: bool = True
-    n_gibbs_steps: int = 1
-    momentum: float = 0.0
-    initial_momentum: float | None = None
-    momentum_warmup_epochs: int = 5
-    weight_decay: float = 0.0
-    final_learning_rate: float | None = None
-    init_visible_bias: str = "zero"
-    matmul_dtype: str = "float32"
-    seed: int = 0
-    device: str = "cpu"
-    monitor_samples: int = 2000
-    sample_chains: int = 64
-    sample_steps: int = 1000
-    ais_chains: int = 100
-    ais_betas: int = 10000
-
-    def validated(self) -> RBMConfig:
-        if self.visible not in ("bernoulli", "gaussian"):
-            raise ValueError(f"visible must be 'bernoulli' or 'gaussian', got visible={self.visible!r}")
-        check_positive(self.sigma, "sigma")
-        check_positive(self.learning_rate, "learning_rate")
-        for name in ("n_components", "batch_size", "epochs", "n_gibbs_steps", "monitor_samples", "sample_chains"):
-            check_int(getattr(self, name), name)
-        check_int(self.sample_steps, "sample_steps", minimum=0)
-        check_int(self.ais_chains, "ais_chains")
-        check_int(self.ais_betas, "ais_betas", minimum=3)
-        if self.n_samples is not None:
-            check_int(self.n_samples, "n_samples")
-        _check_recipe(self)
-        _check_matmul_dtype(self.matmul_dtype, self.units())
-        return self
-
-    def units(self) -> VisibleUnits:
-        return GaussianVisible(self.sigma) if self.visible == "gaussian" else BernoulliVisible()
-
-
-@dataclass(frozen=True)
-class RBMData:
-    """Training (and, for MNIST-style sets, test) rows as the RBM sees them, ``(N, D)`` float32.
-
-    ``mean`` and ``scale`` undo the Gaussian standardisation (data = rows · scale + mean); they are
-    zeros and ones for Bernoulli data.
-    """
-
-    train: np.ndarray
-    test: np.ndarray | None
-    image_shape: tuple[int, int] | None
-    mean: np.ndarray
-    scale: np.ndarray
-
-
-@dataclass(frozen=True)
-class RBMFit:
-    """A trained RBM with its per-epoch history and final likelihood figures.
-
-    ``log_likelihood_*`` are mean log p(v) in nats per example (exact or AIS log Z, see
-    ``log_partition_method``); ``pseudo_likelihoods`` is empty for Gaussian units.
-    """
-
-    model: RBM
-    data: RBMData
-    pseudo_likelihoods: list[float]
-    reconstruction_errors: list[float]
-    epoch_seconds: list[float]
-    log_partition: float
-    log_partition_std: float
-    log_partition_method: str
-    log_likelihood_train: float
-    log_likelihood_test: float | None
-    samples: SampleResult
-
-
-def prepare_rbm_data(config: RBMConfig) -> RBMData:
-    """Load ``config.data`` and binarise (Bernoulli) or standardise (Gaussian) it."""
-    from ..data import load_data
-
-    dataset = load_data(config.data, n_samples=config.n_samples, seed=config.seed, root=config.data_root)
-    train = dataset.data
-    test = None
-    if config.data in ("mnist", "fashion-mnist"):
-        test = load_data(config.data, root=config.data_root, split="test").data
-    dim = train.shape[1]
-    mean, scale = np.zeros(dim, np.float32), np.ones(dim, np.float32)
-    if config.visible == "gaussian":
-        mean = train.mean(axis=0)
-        std = train.std(axis=0)
-        scale = np.where(std > 1e-6, std, 1.0).astype(np.float32)
-        train = (train - mean) / scale
-        test = None if test is None else (test - mean) / scale
-    else:
-        if train.min() < 0 or train.max() > 1:
-            raise ValueError(
-                f"data {config.data!r} has values in [{train.min():.3g}, {train.max():.3g}]; Bernoulli visible "
-                "units need data in [0, 1] (use --visible gaussian for real-valued data)"
-            )
-        if config.binarize:
-            train = (train > 0.5).astype(np.float32)
-            test = None if test is None else (test > 0.5).astype(np.float32)
-    as32 = np.ascontiguousarray
-    return RBMData(
-        as32(train, np.float32),
-        None if test is None else as32(test, np.float32),
-        dataset.image_shape,
-        mean.astype(np.float32),
-        scale.astype(np.float32),
-    )
-
-
-def _reconstruction_error(params: RBMParameters, v: Tensor) -> float:
-    """Mean squared error of the mean-field reconstruction E[v | h = p(h | v)]."""
-    hidden = torch.sigmoid(_hidden_input(params, v))  # (B, K)
-    return float((params.visible.mean(hidden @ params.weight, params.visible_bias) - v).pow(2).mean())
-
-
-def train_rbm(config: RBMConfig, *, run: Any = None, resume: bool = False, show_progress: bool = True) -> RBMFit:
-    """Train an :class:`RBM` with (persistent) contrastive divergence and measure it.
-
-    Per epoch: seconds, pseudo-likelihood (Bernoulli; fixed flips on ``monitor_samples`` rows) and
-    reconstruction error, logged to ``metrics.jsonl`` with a checkpoint (``resume=True`` continues
-    from it). At the end: log Z (exact or AIS), mean train/test log-likelihoods, and
-    ``sample_chains`` Gibbs chains of ``sample_steps`` steps, written to ``summary.json``.
-
-    Example:
-        >>> fit = train_rbm(RBMConfig(n_components=8, epochs=2, n_samples=200), show_progress=False)
-        >>> fit.log_partition_method, len(fit.pseudo_likelihoods), fit.log_likelihood_train < 0
-        ('exact', 2, True)
-    """
-    from ..runs import progress
-
-    config = config.validated()
-    device = resolve_device(config.device)
-    data = prepare_rbm_data(config)
-    train = torch.from_numpy(data.train).to(device)
-    model = RBM(
-        config.n_components,
-        learning_rate=config.learning_rate,
-        batch_size=config.batch_size,
-        n_iter=config.epochs,
-        visible=config.units(),
-        persistent=config.persistent,
-        n_gibbs_steps=config.n_gibbs_steps,
-        momentum=config.momentum,
-        initial_momentum=config.initial_momentum,
-        momentum_warmup_epochs=config.momentum_warmup_epochs,
-        weight_decay=config.weight_decay,
-        final_learning_rate=config.final_learning_rate,
-        init_visible_bias=config.init_visible_bias,
-        matmul_dtype=config.matmul_dtype,
-        random_state=config.seed,
-        device=config.device,
-    )
-    model.initialize(train.shape[1], train)
-    monitor = train[: config.monitor_samples]
-    flips = torch.from_numpy(np.random.RandomState(config.seed).randint(0, train.shape[1], monitor.shape[0]))
-    pls: list[float] = []
-    errors: list[float] = []
-    seconds: list[float] = []
-    first_epoch = 0
-    if run is not None:
-        if resume and run.has_checkpoint():
-            checkpoint = run.load_checkpoint()
-            tensors = checkpoint.tensors
-            model.components_.copy_(tensors["weight"])
-            model.intercept_visible_.copy_(tensors["visible_bias"])
-            model.intercept_hidden_.copy_(tensors["hidden_bias"])
-            model.h_samples_ = tensors["chain"].to(device)
-            for name in ("weight", "visible_bias", "hidden_bias"):
-                if f"velocity_{name}" in tensors:
-                    getattr(model.velocity_, name).copy_(tensors[f"velocity_{name}"])
-            model.generator_.set_state(tensors["generator"])
-            first_epoch = checkpoint.step
-            pls, errors, seconds = (list(checkpoint.extra[key]) for key in ("pls", "errors", "seconds"))
-            run.truncate_metrics("epoch", first_epoch)
-        else:
-            run.file("metrics.jsonl").unlink(missing_ok=True)
-        run.write_config(config)
-    params = model.params_
-    remaining = range(first_epoch, config.epochs)
-    bar = progress(remaining, total=len(remaining), desc="rbm", enabled=show_progress)
-    for epoch in bar:
-        seconds.append(model.fit_epoch(train, epoch=epoch + 1))
-        with torch.no_grad():
-            errors.append(_reconstruction_error(params, monitor))
-            if isinstance(params.visible, BernoulliVisible) and config.binarize:
-                pls.append(float(pseudo_likelihood(params, monitor, flips.to(device)).mean()))
-        metrics: dict[str, Any] = {"epoch": epoch + 1, "seconds": seconds[-1], "reconstruction_error": errors[-1]}
-        if pls:
-            metrics["pseudo_likelihood"] = pls[-1]
-        if hasattr(bar, "set_postfix"):
-            bar.set_postfix({k: f"{v:.4g}" for k, v in metrics.items() if k != "epoch"})
-        if run is not None:
-            run.log_metrics(metrics)
-            tensors = {
-                "weight": params.weight,
-                "visible_bias": params.visible_bias,
-                "hidden_bias": params.hidden_bias,
-                "chain": model.h_samples_,
-                "generator": model.generator_.get_state(),
-                "velocity_weight": model.velocity_.weight,
-                "velocity_visible_bias": model.velocity_.visible_bias,
-                "velocity_hidden_bias": model.velocity_.hidden_bias,
-            }
-            extra = {"pls": pls, "errors": errors, "seconds": seconds}
-            run.save_checkpoint(tensors, step=epoch + 1, config=config, extra=extra)
-    if hasattr(bar, "close"):
-        bar.close()
-
-    if min(params.n_hidden, params.n_visible if params.visible.discrete else params.n_hidden) <= 20:
-        log_z, log_z_std, method = float(exact_log_partition(params)), 0.0, "exact"
-    else:
-        ais = ais_log_partition(
-            params,
-            n_chains=config.ais_chains,
-            n_betas=config.ais_betas,
-            base_bias=base_visible_bias(params, train),
-            seed=config.seed,
-        )
-        log_z, log_z_std, method = ais.log_partition, ais.log_partition_std, "ais"
-    with torch.no_grad():
-        ll_train = float(-_free_energy(params, train).double().mean()) - log_z
-        ll_test = None
-        if data.test is not None:
-            test = torch.from_numpy(data.test).to(device)
-            ll_test = float(-_free_energy(params, test).double().mean()) - log_z
-    samples = model.sample(config.sample_chains, config.sample_steps, seed=config.seed)
-    if run is not None:
-        summary = {
-            "epochs": config.epochs,
-            "seconds_per_epoch": sum(seconds) / max(len(seconds), 1),
-            "pseudo_likelihood": pls[-1] if pls else None,
-            "log_partition": log_z,
-            "log_partition_std": log_z_std,
-            "log_partition_method": method,
-            "log_likelihood_train": ll_train,
-            "log_likelihood_test": ll_test,
-        }
-        run.file("summary.json").write_text(json.dumps(summary, indent=2) + "\n")
-    return RBMFit(model, data, pls, errors, seconds, log_z, log_z_std, method, ll_train, ll_test, samples)

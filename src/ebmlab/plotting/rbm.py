@@ -6,7 +6,7 @@ from pathlib import Path
 
 import numpy as np
 
-from ..models.rbm import RBMFit
+from ..recipes.rbm import RBMFit
 from . import image_grid, training_curve
 
 __all__ = ["plot_all", "plot_filters", "plot_samples"]
@@ -17,11 +17,13 @@ def plot_filters(fit: RBMFit, path: Path, count: int = 100) -> Path:
     shape = fit.data.image_shape
     if shape is None:
         raise ValueError("plot_filters needs image data (fit.data.image_shape is None)")
-    weights = fit.model.components_[:count].detach().cpu().numpy()  # (count, D)
+    weights = fit.model.components_[:count].detach().cpu().numpy()  # (shown, D)
+    hidden = len(fit.model.components_)
+    shown = f"{len(weights)} of {hidden}" if len(weights) < hidden else f"all {hidden}"
     return image_grid(
         weights.reshape(-1, *shape),
         path,
-        title=f"RBM filters (rows of W, {count} of {len(fit.model.components_)})",
+        title=f"RBM filters (rows of W, {shown} hidden units)",
         symmetric=True,
         cmap="RdBu_r",
     )
@@ -38,7 +40,7 @@ def plot_samples(fit: RBMFit, path: Path) -> Path:
 
 
 def plot_all(fit: RBMFit, out: Path) -> list[Path]:
-    """Every RBM figure into ``out``: filters and samples (image data), training curves."""
+    """Every RBM figure into ``out``: filters, samples and data (image data), the training curves."""
     out = Path(out)
     paths = []
     if fit.data.image_shape is not None:
@@ -55,8 +57,8 @@ def plot_all(fit: RBMFit, out: Path) -> list[Path]:
             training_curve(
                 fit.pseudo_likelihoods,
                 out / "pseudo_likelihood.png",
-                ylabel="pseudo-likelihood (nats)",
-                title="scikit-learn's score_samples, fixed flips",
+                ylabel="nats per image",
+                title="pseudo-log-likelihood per image (higher is better)",
             )
         )
     paths.append(
@@ -64,7 +66,7 @@ def plot_all(fit: RBMFit, out: Path) -> list[Path]:
             fit.reconstruction_errors,
             out / "reconstruction_error.png",
             ylabel="mean squared error",
-            title="mean-field reconstruction error",
+            title="mean-field reconstruction error (lower is better)",
         )
     )
     return paths
