@@ -117,6 +117,19 @@ def test_accelerated_lloyd_gives_plain_lloyds_assignments(k):
     assert all(b <= a * (1 + 1e-12) for a, b in zip(plain.inertia_history, plain.inertia_history[1:], strict=False))
 
 
+@pytest.mark.parametrize("k", [5, 20, 64])
+def test_accelerated_lloyd_stopped_by_tol_assigns_to_the_final_centroids(k):
+    # the bounds must follow the last centroid update before the final assignment
+    for seed in range(3):
+        x, _ = make_blobs(3000, n_features=8, centers=k // 2 + 3, random_state=seed, cluster_std=2.5)
+        init = kmeans_plusplus(torch.from_numpy(x), k, generator=torch.Generator().manual_seed(seed)).numpy()
+        plain = k_means(x, k, init=init, tol=1e-2, algorithm="lloyd")
+        fast = k_means(x, k, init=init, tol=1e-2, algorithm="accelerated")
+        assert plain.n_iter == fast.n_iter and not plain.n_iter == 300
+        assert np.array_equal(plain.labels, fast.labels)
+        assert fast.inertia == pytest.approx(plain.inertia, rel=1e-9)
+
+
 @pytest.mark.parametrize(("spread", "dtype"), [(2.5, np.float32), (1e-3, np.float64)])
 def test_accelerated_inertia_equals_a_direct_float64_evaluation(spread, dtype):
     # spread 1e-3: Σ‖y‖² ≫ inertia, so the run refuses the float64-sums formula and makes an exact pass
@@ -269,6 +282,7 @@ def test_estimator_returns_the_callers_kind_and_dtype():
         (lambda: k_means(np.zeros((6, 2)), 2, beta=-1.0), r"beta must be > 0, got beta=-1.0"),
         (lambda: k_means(np.zeros((6, 2)), 2, algorithm="elkan"), r"algorithm must be one of"),
         (lambda: k_means(np.zeros(6), 2), r"y must be 2-D .* got shape \(6,\)"),
+        (lambda: k_means(np.float32(1e30) * np.array([[1, 1], [-1, 1]], np.float32), 2), r"y is too large for"),
         (lambda: k_means(np.zeros((6, 2)), 0), r"n_clusters must be >= 1, got n_clusters=0"),
         (lambda: KMeans(2).fit(np.zeros((1, 2))), r"n_samples=1 should be >= n_clusters=2"),
         (
@@ -296,29 +310,165 @@ def test_bad_input_errors_name_the_argument_and_values(call, match):
 
 def test_cli_writes_a_resumable_run_directory(tmp_path, capsys):
     from ebmlab.cli import main
-    from ebmlab.runs import RunDirectory
+    from ebmlab.training import RunDirectory
 
     out = tmp_path / "run"
-    assert (
-        main(["train", "kmeans", "--data", "blobs", "--k", "6", "--n-init", "2", "--out", str(out), "--no-progress"])
-        == 0
-    )
+    argv = ["train", "kmeans", "--data", "blobs", "--k", "6", "--n-init", "2", "--out", str(out), "--no-progress"]
+    assert main(argv) == 0
+    printed = capsys.readouterr().out
+    assert "K = 6: inertia " in printed and "of 2 kept)" in printed
     run = RunDirectory(out)
     rows = run.read_metrics()
-    curve = [r["inertia"] for r in rows if r.get("restart") == 1 and "inertia" in r]
+    assert [row["step"] for row in rows] == list(range(1, len(rows) + 1))  # one row per Lloyd iteration
+    curve = [row["loss"] for row in rows if row["restart"] == 1]
     assert len(curve) >= 2 and all(b <= a * (1 + 1e-9) for a, b in zip(curve, curve[1:], strict=False))
+    finals = [row["final_inertia"] for row in rows if "final_inertia" in row]
+    assert len(finals) == 2  # both restarts ended before max_iter
     checkpoint = run.load_checkpoint()
-    assert tuple(checkpoint.tensors["centroids"].shape) == (6, 2) and checkpoint.step == 2
-    finals = [r["final_inertia"] for r in rows if "final_inertia" in r]
-    assert checkpoint.extra["inertia"] == pytest.approx(min(finals))
+    best = checkpoint.state["task"]["solver"]["best"]
+    assert tuple(best["centers"].shape) == (6, 2) and checkpoint.step == len(rows)
+    assert float(best["inertia"]) == pytest.approx(min(finals))
+    summary = run.read_summary()
+    assert summary["metrics"]["inertia"] == pytest.approx(min(finals)) and summary["unit"] == "iteration"
     assert (out / "free_energy.png").stat().st_size > 0 and (out / "inertia.png").stat().st_size > 0
-    assert main(["train", "kmeans", "--data", "blobs", "--k", "6", "--n-init", "2", "--out", str(out), "--resume",
-                 "--no-progress"]) == 0  # fmt: skip
+    assert main([*argv, "--resume"]) == 0  # a finished run: nothing left to do
+    assert run.load_checkpoint().step == checkpoint.step
+    assert main([*argv[:-3], "--n-init", "3", "--out", str(out), "--resume", "--no-progress"]) == 0  # one more restart
+    assert [row["restart"] for row in run.read_metrics()][-1] == 3
     image_run = tmp_path / "digits"
     assert main(["train", "kmeans", "--data", "digits", "--k", "4", "--out", str(image_run), "--no-progress"]) == 0
     assert (image_run / "centroids.png").exists()
     assert main(["train", "kmeans", "--data", "blobs", "--k", "5000", "--out", str(tmp_path / "bad")]) == 2
     assert "n_samples=2000 should be >= n_clusters=5000" in capsys.readouterr().err
+
+
+def test_cli_data_too_large_for_float32_is_bad_input(tmp_path, capsys):
+    from ebmlab.cli import main
+
+    path = tmp_path / "huge.npy"
+    np.save(path, np.random.default_rng(0).normal(scale=1e30, size=(100, 2)))  # finite in float32, squares not
+    code = main(["train", "kmeans", "--data", str(path), "--out", str(tmp_path / "run"), "--no-progress"])
+    err = capsys.readouterr().err.strip()
+    assert code == 2 and "huge.npy" in err and "too large" in err and len(err.splitlines()) == 1
+
+
+# ----------------------------------------------------------------------------- the training recipe
+
+
+def _recipe(**settings):
+    from ebmlab.recipes.kmeans import KMeansConfig, KMeansRecipe
+
+    return KMeansRecipe(KMeansConfig(**settings))
+
+
+def test_recipe_ends_with_the_centroids_of_k_means():
+    from ebmlab.data import load_data
+    from ebmlab.training import train
+
+    recipe = _recipe(data="blobs", k=8, n_samples=400, n_init=3, seed=2)
+    result = train(recipe, progress=False)
+    data = load_data("blobs", n_samples=400, seed=2).data
+    reference = k_means(data, 8, n_init=3, random_state=2, track_inertia=True)
+    assert np.array_equal(recipe.model().centroids.numpy(), reference.centers)
+    metrics = recipe.evaluate()
+    assert metrics["inertia"] == reference.inertia and metrics["n_iter"] == reference.n_iter
+    assert recipe.fit().inertia_history == list(reference.inertia_history)
+    assert recipe.converged() and result.step < recipe.total == 3 * 300  # restarts ended on the tolerance
+    assert "of 3 kept)" in recipe.summary(metrics)
+
+
+def _flat(recipe):
+    from ebmlab.training import flatten_state
+
+    return flatten_state(recipe.state_dict())
+
+
+@pytest.mark.parametrize(
+    "settings",
+    [
+        {"k": 8, "n_samples": 400},  # plain Lloyd (B·K small)
+        {"k": 40, "n_samples": 2000},  # accelerated Lloyd, Elkan bounds with +inf entries
+        {"k": 24, "n_samples": 3000},  # accelerated Lloyd, Yinyang groups
+        {"data": "digits", "k": 40},  # accelerated Lloyd on 64-dimensional images
+        {"k": 6, "n_samples": 400, "beta": 0.5},  # soft k-means
+    ],
+)
+def test_recipe_resumes_bit_for_bit_from_any_iteration(settings):
+    from ebmlab.training import unflatten_state
+
+    settings = {"data": "blobs", "n_init": 2, "tol": 0.0, "max_iter": 12, **settings}
+    straight, ended = _recipe(**settings), []
+    while not straight.converged():
+        ended.append(straight.step(len(ended)).get("final_inertia") is not None)
+    expected_tensors, expected_skeleton = _flat(straight)
+    first_restart = ended.index(True) + 1
+    assert first_restart < len(ended)
+    for stop in sorted({1, first_restart // 2 + 1, first_restart, first_restart + 1}):
+        first = _recipe(**settings)
+        for index in range(stop):
+            first.step(index)
+        resumed = _recipe(**settings)
+        resumed.load_state_dict(unflatten_state(*_flat(first)))  # the state as a checkpoint stores it
+        while not resumed.converged():
+            resumed.step(0)
+        got_tensors, got_skeleton = _flat(resumed)
+        assert got_skeleton == expected_skeleton
+        assert sorted(got_tensors) == sorted(expected_tensors)
+        for key, tensor in expected_tensors.items():
+            assert torch.equal(tensor, got_tensors[key]), f"{settings}, resumed after {stop}: {key} differs"
+
+
+def test_solver_resumes_across_annealing_stages():
+    from ebmlab.models.kmeans import KMeansSolver
+
+    x = _blobs(n=600, d=2, k=4, std=0.5)
+    settings = {"beta_schedule": [0.01, 0.1], "n_init": 2, "random_state": 1, "max_iter": 6, "track_inertia": True}
+    reference = k_means(x, 4, **settings)
+    for stop in (3, 6, 7, 14):
+        solver = KMeansSolver(x, 4, **settings)
+        for _ in range(stop):
+            solver.step()
+        resumed = KMeansSolver(x, 4, **settings)
+        resumed.load_state_dict(solver.state_dict())
+        result = resumed.run()
+        assert torch.equal(result.centers, torch.from_numpy(reference.centers))
+        assert result.inertia == reference.inertia and result.inertia_history == reference.inertia_history
+
+
+def test_recipe_refuses_a_max_iter_below_the_iterations_done():
+    from ebmlab.training import RunError
+
+    recipe = _recipe(data="blobs", k=8, n_samples=400, tol=0.0, max_iter=20)
+    for index in range(3):
+        recipe.step(index)
+    with pytest.raises(RunError, match=r"--max-iter 3: restart 1 of the run has already done 3 iterations"):
+        _recipe(data="blobs", k=8, n_samples=400, tol=0.0, max_iter=3).load_state_dict(recipe.state_dict())
+
+
+def test_soft_kmeans_with_an_overflowing_beta_diverges():
+    from ebmlab.training import Diverged, train
+
+    x = _blobs(n=600, d=2, k=4, std=0.5).astype(np.float32)
+    with pytest.raises(FloatingPointError, match=r"beta=1e\+39: the responsibilities .* not finite"):
+        k_means(x, 4, beta=1e39, random_state=0)  # not, as before, the initial centroids as "converged"
+    recipe = _recipe(data="blobs", k=8, beta=1e39, max_iter=5)
+    with pytest.raises(Diverged, match=r"diverged at iteration 1: .* lower beta \(--beta, now 1e\+39\)"):
+        train(recipe, progress=False)
+
+
+@pytest.mark.parametrize(
+    ("settings", "match"),
+    [
+        ({"k": 0}, r"k must be >= 1, got k=0"),
+        ({"max_iter": 0}, r"max_iter must be >= 1, got max_iter=0"),
+        ({"tol": -1.0}, r"tol must be >= 0"),
+        ({"init": "kmeans"}, r"init must be one of \('k-means\+\+', 'random'\), got init='kmeans'"),
+        ({"beta": 0.0}, r"beta must be > 0"),
+    ],
+)
+def test_recipe_settings_are_validated(settings, match):
+    with pytest.raises(ValueError, match=match):
+        _recipe(**settings)
 
 
 def test_lecture_demo_example_writes_a_png(tmp_path, monkeypatch):
@@ -328,12 +478,15 @@ def test_lecture_demo_example_writes_a_png(tmp_path, monkeypatch):
     assert out.stat().st_size > 10_000
 
 
-@pytest.mark.skipif(not Path("/work/shared/data/mnist/train-images-idx3-ubyte.gz").exists(), reason="no MNIST here")
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"
+
+
+@pytest.mark.skipif(not (SHARED_DATA / "mnist" / "train-images-idx3-ubyte.gz").exists(), reason="no MNIST here")
 @pytest.mark.slow
 def test_mnist_matches_sklearn():
     from ebmlab.data import load_mnist
 
-    images, _ = load_mnist("train", root="/work/shared/data")
+    images, _ = load_mnist("train", root=SHARED_DATA)
     x = (images[:10000].reshape(10000, -1) / 255.0).astype(np.float32)
     init = kmeans_plusplus(torch.from_numpy(x), 64, generator=torch.Generator().manual_seed(0)).numpy()
     sk = SkKMeans(64, init=init, n_init=1, tol=0.0, max_iter=50, algorithm="lloyd").fit(x)

@@ -17,13 +17,16 @@ exact distance, tested again, and only the points still in doubt get their dista
 centroids recomputed — through the core's blocked argmin kernel (:func:`ebmlab.exhaustive_argmin`),
 whose energy blocks also refresh the group bounds. Centroid sums are updated incrementally in
 float64 from the points that changed cluster.
+
+:class:`AcceleratedLloyd` runs one iteration per ``step()``; its state between steps (centroids,
+labels, bounds, sums) is a ``state_dict`` from which an iteration resumes bit for bit.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import torch
 from torch import Tensor
@@ -271,55 +274,120 @@ class _State:
             self.lower[own, g] += largest[g] - second[g]
 
 
-def lloyd_accelerated(
-    y: Tensor,
-    centers: Tensor,
-    *,
-    max_iter: int,
-    tol: float,
-    y_sq: Tensor,
-    relocate: Callable[[Tensor, Tensor, Tensor, Tensor], tuple[Tensor, Tensor]],
-    inertia: Callable[[Tensor, Tensor], float] | None = None,
-) -> LloydRun:
-    """Exact Lloyd iterations with Yinyang filtering; the same stopping rules as the plain iteration.
+class AcceleratedLloyd:
+    """Exact Lloyd iterations with Yinyang filtering, one :meth:`step` at a time.
+
+    The same stopping rules as the plain iteration: no label changed (strict), or Σ_k ‖Δw_k‖² ≤ ``tol``;
+    the caller stops after ``max_iter`` steps and calls :meth:`result` once. Between steps the whole
+    iteration state (centroids in group order, labels, bounds, float64 cluster sums) is
+    :meth:`state_dict`, so a resumed iteration continues bit for bit.
 
     ``relocate(centers, labels, sums, counts)`` re-seeds empty clusters (on copies of the sums);
-    ``inertia(centers, labels)``, when given, is recorded at every assignment step.
+    ``inertia(centers, labels)``, when given, is recorded in ``history`` at every assignment step.
+
+    Shape:
+        y ``(B, D)``, y_sq ``(B,)``, centers ``(K, D)``.
     """
-    count = centers.shape[0]
-    group_size = _group_size(count)
-    state = _State(y, y_sq, centers, group_size)
-    history: list[float] = []
-    strict = converged = False
-    iteration = 0
-    for iteration in range(1, max_iter + 1):
-        if iteration == 1:
+
+    def __init__(
+        self,
+        y: Tensor,
+        y_sq: Tensor,
+        centers: Tensor,
+        *,
+        tol: float,
+        relocate: Callable[[Tensor, Tensor, Tensor, Tensor], tuple[Tensor, Tensor]],
+        inertia: Callable[[Tensor, Tensor], float] | None = None,
+    ) -> None:
+        self.state = _State(y, y_sq, centers, _group_size(centers.shape[0]))
+        self.tol, self.relocate, self.inertia = tol, relocate, inertia
+        self.iteration = 0
+        self.converged = self.strict = False
+        self.history: list[float] = []
+
+    @property
+    def centers(self) -> Tensor:
+        """The current centroids in their given order, ``(K, D)``."""
+        return self.state.centers[self._inverse()]
+
+    def _inverse(self) -> Tensor:
+        inverse = torch.empty_like(self.state.order)
+        inverse[self.state.order] = torch.arange(inverse.numel(), device=inverse.device)
+        return inverse
+
+    def step(self) -> None:
+        """One assignment step (exhaustive at the first, filtered after) and one centroid update."""
+        state = self.state
+        self.iteration += 1
+        if self.iteration == 1:
             state.first_pass()
-            changed = y.shape[0]
+            changed = state.y.shape[0]
         else:
             changed = state.bounded_assign()
-        if inertia is not None:
-            history.append(inertia(state.centers, state.labels))
+        if self.inertia is not None:
+            self.history.append(self.inertia(state.centers, state.labels))
         sums, counts = state.sums, state.counts
         if bool((counts == 0).any()):
-            sums, counts = relocate(state.centers, state.labels, sums.clone(), counts.clone())
+            sums, counts = self.relocate(state.centers, state.labels, sums.clone(), counts.clone())
         fallback = state.centers.double()
         new_centers = torch.where(counts.unsqueeze(1) > 0, sums / counts.clamp_min(1).unsqueeze(1), fallback)  # (K, D)
-        new_centers = new_centers.to(y.dtype)
+        new_centers = new_centers.to(state.y.dtype)
         drift = (new_centers.double() - fallback).pow(2).sum(dim=1)  # (K,)
         shift = float(drift.sum())
         state.centers = new_centers
-        if iteration > 1 and changed == 0:
-            strict = converged = True
-            break
-        if shift <= tol:
-            converged = True
-            break
-        state.move_bounds(drift.sqrt().to(y.dtype) * (1 + 1e-6))
-    if not strict:
-        state.bounded_assign()
-    inverse = torch.empty_like(state.order)
-    inverse[state.order] = torch.arange(count, device=y.device)
-    return LloydRun(
-        state.centers[inverse], state.order[state.labels], iteration, converged, tuple(history), state.inertia()
-    )
+        if self.iteration > 1 and changed == 0:
+            self.strict = self.converged = True
+            return
+        # the bounds follow the centroids also when the shift meets tol: the final assignment needs them
+        state.move_bounds(drift.sqrt().to(state.y.dtype) * (1 + 1e-6))
+        if shift <= self.tol:
+            self.converged = True
+
+    def result(self) -> LloydRun:
+        """The run so far; unless strictly converged, labels are re-assigned to the final centroids first."""
+        state = self.state
+        if not self.strict:
+            state.bounded_assign()
+        inverse = self._inverse()
+        return LloydRun(
+            state.centers[inverse],
+            state.order[state.labels],
+            self.iteration,
+            self.converged,
+            tuple(self.history),
+            state.inertia(),
+        )
+
+    def state_dict(self) -> dict[str, Any]:
+        """Everything the next :meth:`step` reads. The group lower bounds may hold +inf (a group with no
+        centroid but the assigned one), a valid bound: they are stored by their bit pattern."""
+        state = self.state
+        bits = torch.int64 if state.lower.element_size() == 8 else torch.int32
+        return {
+            "iteration": self.iteration,
+            "converged": self.converged,
+            "strict": self.strict,
+            "history": torch.tensor(self.history, dtype=torch.float64),
+            "order": state.order,
+            "centers": state.centers,
+            "labels": state.labels,
+            "upper": state.upper,
+            "lower_bits": state.lower.view(bits),
+            "sums": state.sums,
+            "counts": state.counts,
+        }
+
+    def load_state_dict(self, saved: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned (copies: the iteration updates its tensors in place)."""
+        state, device, dtype = self.state, self.state.y.device, self.state.y.dtype
+
+        def copy(name: str, dtype: torch.dtype | None = None) -> Tensor:
+            return saved[name].to(device=device, dtype=dtype, copy=True)
+
+        self.iteration = int(saved["iteration"])
+        self.converged, self.strict = bool(saved["converged"]), bool(saved["strict"])
+        self.history = [float(value) for value in saved["history"].tolist()]
+        state.order, state.labels = copy("order"), copy("labels")
+        state.centers, state.upper = copy("centers", dtype), copy("upper", dtype)
+        state.lower = copy("lower_bits").view(dtype)
+        state.sums, state.counts = copy("sums", torch.float64), copy("counts", torch.float64)

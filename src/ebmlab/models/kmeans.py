@@ -13,7 +13,9 @@ k-means), with an optional annealing schedule of β.
 
 Three layers, as in scikit-learn: the public function :func:`k_means`, the estimator
 :class:`KMeans` (fit/predict/transform/score/partial_fit), and private workers that assume valid
-input. Distances are computed block by block as ‖y‖² − 2y·wᵀ + ‖w‖², so memory stays bounded; the
+input. Both run :class:`KMeansSolver`, the restarts and iterations as a resumable object (one
+iteration per ``step()``, its state saved between steps), which the training recipe steps too.
+Distances are computed block by block as ‖y‖² − 2y·wᵀ + ‖w‖², so memory stays bounded; the
 assignment step is the core's :func:`ebmlab.exhaustive_argmin`. The default algorithm for large
 problems is an exact accelerated Lloyd (triangle-inequality filtering, :mod:`._kmeans_accel`)
 that gives the same assignments while skipping most distance computations.
@@ -23,8 +25,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass, field
-from typing import Any
+from dataclasses import dataclass, field
+from typing import Any, Protocol
 
 import numpy as np
 import torch
@@ -35,22 +37,20 @@ from .._validation import as_tensor, check_finite, check_int, check_matrix, chec
 from ..energy import Energy, OneHotLatent
 from ..free_energy import free_energy, softmin
 from ..inference import ArgminResult, InferenceResult, exhaustive_argmin
-from ..runs import RunDirectory, progress
-from ._kmeans_accel import LloydRun, lloyd_accelerated
+from ._kmeans_accel import AcceleratedLloyd, LloydRun
 
 __all__ = [
     "KMeans",
-    "KMeansConfig",
     "KMeansEnergy",
-    "KMeansFit",
     "KMeansResult",
+    "KMeansSolver",
+    "KMeansStep",
     "assign_clusters",
     "k_means",
     "kmeans_plusplus",
     "lecture_demo_data",
     "minibatch_step",
     "squared_distances",
-    "train_kmeans",
 ]
 
 _BLOCK_ELEMENTS = 1 << 22  # 4 Mi entries per (rows × K) block
@@ -353,63 +353,131 @@ def _means(sums: Tensor, counts: Tensor, fallback: Tensor) -> Tensor:
     return torch.where(counts.unsqueeze(1) > 0, means, fallback.double()).to(fallback.dtype)
 
 
-def _lloyd_plain(
-    y: Tensor, centers: Tensor, *, max_iter: int, tol: float, y_sq: Tensor, track_inertia: bool
-) -> LloydRun:
-    """Lloyd's algorithm exactly as the lecture: assign by exhaustive argmin, then cluster means.
+class _LloydIteration(Protocol):
+    """One stage of one restart, iterated by :class:`KMeansSolver`: :meth:`step` runs one iteration
+    (setting ``converged`` when a stopping rule is met), :meth:`result` is called once at the end, and
+    :meth:`state_dict` between steps holds everything the next step reads."""
 
-    Stops on strict convergence (no label changed) or when Σ_k ‖Δw_k‖² ≤ tol; then, unless strict,
-    re-assigns so the labels match the final centroids (scikit-learn's rule, kept for agreement).
+    iteration: int
+    converged: bool
+    history: list[float]
+
+    @property
+    def centers(self) -> Tensor: ...
+
+    def step(self) -> None: ...
+
+    def result(self) -> LloydRun: ...
+
+    def state_dict(self) -> dict[str, Any]: ...
+
+    def load_state_dict(self, saved: dict[str, Any]) -> None: ...
+
+
+class _PlainLloyd:
+    """Lloyd's algorithm exactly as the lecture, one iteration per :meth:`step`: every distance, then means.
+
+    A step stops the iteration on strict convergence (no label changed) or when Σ_k ‖Δw_k‖² ≤ tol;
+    :meth:`result` then, unless strict, re-assigns so the labels match the final centroids
+    (scikit-learn's rule, kept for agreement).
     """
-    count = centers.shape[0]
-    labels_old: Tensor | None = None
-    history: list[float] = []
-    strict = converged = False
-    iteration = 0
-    while iteration < max_iter:
-        iteration += 1
-        labels = assign_clusters(y, centers, y_sq=y_sq).index  # ž = argmin_k E(y, k)
-        if track_inertia:
-            history.append(_inertia(y, centers, labels))
-        sums, counts = _cluster_sums(y, labels, count)
+
+    def __init__(self, y: Tensor, y_sq: Tensor, centers: Tensor, *, tol: float, track_inertia: bool) -> None:
+        self.y, self.y_sq, self.tol, self.track_inertia = y, y_sq, tol, track_inertia
+        self.centers = centers  # (K, D)
+        self.labels: Tensor | None = None  # ž of the last assignment step, (B,)
+        self.iteration = 0
+        self.converged = self.strict = False
+        self.history: list[float] = []
+
+    def step(self) -> None:
+        y, centers = self.y, self.centers
+        self.iteration += 1
+        labels = assign_clusters(y, centers, y_sq=self.y_sq).index  # ž = argmin_k E(y, k)
+        if self.track_inertia:
+            self.history.append(_inertia(y, centers, labels))
+        sums, counts = _cluster_sums(y, labels, centers.shape[0])
         if bool((counts == 0).any()):
             sums, counts = _relocate(y, centers, labels, sums, counts)
-        new_centers = _means(sums, counts, centers)  # W[k] = mean of Y[ž == k]
-        shift = float((new_centers.double() - centers.double()).pow(2).sum())
-        centers = new_centers
-        if labels_old is not None and torch.equal(labels, labels_old):
-            strict = converged = True
-            break
-        if shift <= tol:
-            converged = True
-            break
-        labels_old = labels
-    labels = labels if strict else assign_clusters(y, centers, y_sq=y_sq).index
-    return LloydRun(centers, labels, iteration, converged, tuple(history))
+        self.centers = _means(sums, counts, centers)  # W[k] = mean of Y[ž == k]
+        shift = float((self.centers.double() - centers.double()).pow(2).sum())
+        if self.labels is not None and torch.equal(labels, self.labels):
+            self.strict = self.converged = True
+        elif shift <= self.tol:
+            self.converged = True
+        self.labels = labels
+
+    def result(self) -> LloydRun:
+        labels = self.labels if self.strict else assign_clusters(self.y, self.centers, y_sq=self.y_sq).index
+        return LloydRun(self.centers, labels, self.iteration, self.converged, tuple(self.history))
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "iteration": self.iteration,
+            "converged": self.converged,
+            "strict": self.strict,
+            "history": torch.tensor(self.history, dtype=torch.float64),
+            "centers": self.centers,
+            "labels": self.labels,
+        }
+
+    def load_state_dict(self, saved: dict[str, Any]) -> None:
+        device = self.y.device
+        self.iteration = int(saved["iteration"])
+        self.converged, self.strict = bool(saved["converged"]), bool(saved["strict"])
+        self.history = [float(value) for value in saved["history"].tolist()]
+        self.centers = saved["centers"].to(device=device, dtype=self.y.dtype, copy=True)
+        self.labels = None if saved["labels"] is None else saved["labels"].to(device, copy=True)
 
 
-def _soft_kmeans(
-    y: Tensor, centers: Tensor, beta: float, *, max_iter: int, tol: float, track_inertia: bool
-) -> LloydRun:
-    """Soft k-means at inverse temperature β: responsibilities softmin_β(E), weighted means."""
-    history: list[float] = []
-    converged = False
-    iteration = 0
-    while iteration < max_iter:
-        iteration += 1
-        if track_inertia:
-            history.append(_inertia(y, centers, assign_clusters(y, centers).index))
-        weights, sums = _weighted_sums(y, centers, beta)
-        if bool((weights <= 0).any()):  # responsibilities underflowed to zero: re-seed like empty clusters
+class _SoftLloyd:
+    """Soft k-means at inverse temperature β, one iteration per :meth:`step`: responsibilities
+    softmin_β(E), weighted means; stops when Σ_k ‖Δw_k‖² ≤ tol. A β so large that β·E overflows
+    raises FloatingPointError (the responsibilities would be NaN)."""
+
+    def __init__(self, y: Tensor, centers: Tensor, beta: float, *, tol: float, track_inertia: bool) -> None:
+        self.y, self.beta, self.tol, self.track_inertia = y, beta, tol, track_inertia
+        self.centers = centers  # (K, D)
+        self.iteration = 0
+        self.converged = False
+        self.history: list[float] = []
+
+    def step(self) -> None:
+        y, centers = self.y, self.centers
+        self.iteration += 1
+        if self.track_inertia:
+            self.history.append(_inertia(y, centers, assign_clusters(y, centers).index))
+        weights, sums = _weighted_sums(y, centers, self.beta)
+        if bool((~(weights > 0)).any()):  # responsibilities underflowed to zero: re-seed like empty clusters
+            if not bool(torch.isfinite(weights).all()):  # NaN: β·E overflowed to -inf for some points
+                raise FloatingPointError(
+                    f"soft k-means at beta={self.beta:g}: the responsibilities softmin_beta(E) are not finite "
+                    f"(beta x squared distance overflows {y.dtype}); lower beta"
+                )
             labels = assign_clusters(y, centers).index
             sums, weights = _relocate(y, centers, labels, sums, torch.where(weights > 0, weights, 0.0))
-        new_centers = _means(sums, weights, centers)
-        shift = float((new_centers.double() - centers.double()).pow(2).sum())
-        centers = new_centers
-        if shift <= tol:
-            converged = True
-            break
-    return LloydRun(centers, assign_clusters(y, centers).index, iteration, converged, tuple(history))
+        self.centers = _means(sums, weights, centers)
+        shift = float((self.centers.double() - centers.double()).pow(2).sum())
+        if shift <= self.tol:
+            self.converged = True
+
+    def result(self) -> LloydRun:
+        labels = assign_clusters(self.y, self.centers).index
+        return LloydRun(self.centers, labels, self.iteration, self.converged, tuple(self.history))
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "iteration": self.iteration,
+            "converged": self.converged,
+            "history": torch.tensor(self.history, dtype=torch.float64),
+            "centers": self.centers,
+        }
+
+    def load_state_dict(self, saved: dict[str, Any]) -> None:
+        self.iteration = int(saved["iteration"])
+        self.converged = bool(saved["converged"])
+        self.history = [float(value) for value in saved["history"].tolist()]
+        self.centers = saved["centers"].to(device=self.y.device, dtype=self.y.dtype, copy=True)
 
 
 # --------------------------------------------------------------------------------- public function
@@ -426,6 +494,7 @@ class KMeansResult:
         n_iter: iterations of the kept restart (all annealing stages together).
         converged: whether the kept restart met a stopping rule before ``max_iter``.
         inertia_history: inertia of each assignment step of the kept restart (empty unless tracked).
+        restart: which restart was kept (0-based).
     """
 
     centers: Any
@@ -434,6 +503,26 @@ class KMeansResult:
     n_iter: int
     converged: bool
     inertia_history: tuple[float, ...] = field(default=())
+    restart: int = 0
+
+
+@dataclass(frozen=True)
+class KMeansStep:
+    """What one :meth:`KMeansSolver.step` did.
+
+    Attributes:
+        restart: the restart it belongs to (0-based).
+        iteration: its iteration within that restart (1-based; annealing stages counted together).
+        inertia: Σ_b ‖y_b − w_{ž_b}‖² at its assignment step (``nan`` unless the solver tracks inertia).
+        finished: whether the restart ended with it (a stopping rule was met, or ``max_iter``).
+        final_inertia: the restart's inertia with its final centroids when it ended here, else ``nan``.
+    """
+
+    restart: int
+    iteration: int
+    inertia: float
+    finished: bool
+    final_inertia: float = math.nan
 
 
 def _check_beta_schedule(beta_schedule: Sequence[float] | None) -> tuple[float, ...]:
@@ -477,6 +566,7 @@ def _initial_centers(y: Tensor, n_clusters: int, init: Any, generator: torch.Gen
 
 
 def _seeds(random_state: Any, count: int) -> list[int]:
+    """One seed per restart; the first ``m`` seeds do not depend on ``count`` for an int or RandomState."""
     from sklearn.utils import check_random_state
 
     if isinstance(random_state, torch.Generator):
@@ -485,43 +575,220 @@ def _seeds(random_state: Any, count: int) -> list[int]:
     return [int(s) for s in rng.randint(0, 2**31 - 1, size=count)]
 
 
-def _run_once(
-    y: Tensor,
-    y_sq: Tensor,
-    centers: Tensor,
-    *,
-    beta: float,
-    schedule: tuple[float, ...],
-    max_iter: int,
-    tol: float,
-    algorithm: str,
-    track_inertia: bool,
-) -> LloydRun:
-    n_iter, history, run = 0, [], None
-    for stage_beta in (*schedule, beta):
-        if math.isinf(stage_beta):
-            accelerate = algorithm == "accelerated" or (
-                algorithm == "auto" and y.shape[0] * centers.shape[0] >= _AUTO_ACCELERATED
+class KMeansSolver:
+    """k-means as a resumable iteration: ``n_init`` restarts, one Lloyd (or soft k-means) iteration per :meth:`step`.
+
+    The one implementation of the restarts and iterations behind :func:`k_means`, :meth:`KMeans.fit`
+    and the ``ebmlab train kmeans`` recipe: ``k_means`` runs :meth:`run`; a training loop calls
+    :meth:`step` and saves :meth:`state_dict` between steps, from which :meth:`load_state_dict`
+    continues bit for bit (the accelerated Lloyd's labels, bounds and float64 cluster sums included).
+    The arguments are :func:`k_means`'s, validated the same way (``y`` may be a numpy array or a
+    tensor; the result is in tensors). A restart that meets a stopping rule ends at that step, and
+    the next :meth:`step` starts the next restart; :attr:`done` once the last one has ended.
+
+    Shape:
+        y ``(B, D)``; :meth:`result` gives centers ``(K, D)`` and labels ``(B,)``.
+
+    Example:
+        >>> import numpy as np
+        >>> y = np.array([[0.0, 0.0], [0.0, 1.0], [10.0, 0.0], [10.0, 1.0]])
+        >>> solver = KMeansSolver(y, 2, n_init=2, random_state=0, track_inertia=True)
+        >>> first = solver.step()
+        >>> first.restart, first.iteration, first.inertia
+        (0, 1, 2.0)
+        >>> state = solver.state_dict()
+        >>> resumed = KMeansSolver(y, 2, n_init=2, random_state=0, track_inertia=True)
+        >>> resumed.load_state_dict(state)
+        >>> resumed.run().inertia, resumed.done
+        (1.0, True)
+    """
+
+    def __init__(
+        self,
+        y: Any,
+        n_clusters: int,
+        *,
+        beta: float = math.inf,
+        beta_schedule: Sequence[float] | None = None,
+        init: Any = "k-means++",
+        n_init: int = 1,
+        max_iter: int = 300,
+        tol: float = 1e-4,
+        algorithm: str = "auto",
+        random_state: Any = None,
+        device: str | torch.device | None = None,
+        track_inertia: bool = False,
+    ) -> None:
+        _check_settings(n_clusters, beta, init, n_init, max_iter, tol, algorithm)
+        self.schedule = _check_beta_schedule(beta_schedule)
+        dev = resolve_device(device) if device is not None else (y.device if isinstance(y, Tensor) else None)
+        data = as_tensor(y, "y", device=dev)
+        if data.dtype not in (torch.float32, torch.float64):
+            data = data.to(torch.float32)
+        check_matrix(data, "y")
+        if data.shape[0] < n_clusters:
+            raise ValueError(f"n_samples={data.shape[0]} should be >= n_clusters={n_clusters}.")
+        if not isinstance(init, str):
+            init = _initial_centers(data, n_clusters, init, torch.Generator())
+        self.n_clusters, self.beta, self.init, self.max_iter = n_clusters, beta, init, max_iter
+        self.track_inertia = track_inertia
+        self.mean = _column_mean(data)  # (D,) float64
+        self.y = data - self.mean.to(data.dtype)  # (B, D) one centred copy, for round-off (as scikit-learn)
+        self.y_sq = _row_norms(self.y)  # (B,)
+        total = float(self.y_sq.sum(dtype=torch.float64))  # also the finiteness check of y, at no extra pass
+        if not math.isfinite(total) or 4.0 * total > torch.finfo(data.dtype).max:
+            check_finite(data, "y")
+            raise ValueError(
+                f"y is too large for {data.dtype} arithmetic: sum_b ||y_b - mean||^2 = {total:.3g}, so squared "
+                f"distances may overflow (limit {torch.finfo(data.dtype).max / 4:.3g}); rescale the data"
             )
-            if accelerate:
-                run = lloyd_accelerated(
-                    y,
-                    centers,
-                    max_iter=max_iter,
-                    tol=tol,
-                    y_sq=y_sq,
-                    relocate=lambda c, lab, s, n: _relocate(y, c, lab, s, n),
-                    inertia=(lambda c, lab: _inertia(y, c, lab)) if track_inertia else None,
-                )
-            else:
-                run = _lloyd_plain(y, centers, max_iter=max_iter, tol=tol, y_sq=y_sq, track_inertia=track_inertia)
+        self.tol = tol * total / data.numel()  # tol × mean_d Var(y_d), as scikit-learn's tolerance
+        self.accelerated = algorithm == "accelerated" or (
+            algorithm == "auto" and data.shape[0] * n_clusters >= _AUTO_ACCELERATED
+        )
+        self.seeds = _seeds(random_state, n_init)
+        self.restart = 0  # the restart under way, or the next one
+        self._stage = 0  # annealing stage of this restart (len(schedule): the final β)
+        self._stage_start: Tensor | None = None  # the centroids the next stage starts from (stage > 0)
+        self._iteration: _LloydIteration | None = None  # the stage's iteration, None between stages
+        self._n_iter, self._history = 0, []  # of this restart's finished stages
+        self._best: LloydRun | None = None
+        self._best_inertia, self._best_restart = math.inf, -1
+
+    @property
+    def done(self) -> bool:
+        """True once every restart has ended."""
+        return self.restart >= len(self.seeds)
+
+    @property
+    def iteration(self) -> int:
+        """Iterations done in the current restart (0 between restarts)."""
+        return self._n_iter + (self._iteration.iteration if self._iteration is not None else 0)
+
+    def _start_stage(self, centers: Tensor) -> _LloydIteration:
+        beta = (*self.schedule, self.beta)[self._stage]
+        y = self.y
+        if not math.isinf(beta):
+            return _SoftLloyd(y, centers, beta, tol=self.tol, track_inertia=self.track_inertia)
+        if self.accelerated:
+            return AcceleratedLloyd(
+                y,
+                self.y_sq,
+                centers,
+                tol=self.tol,
+                relocate=lambda c, lab, s, n: _relocate(y, c, lab, s, n),
+                inertia=(lambda c, lab: _inertia(y, c, lab)) if self.track_inertia else None,
+            )
+        return _PlainLloyd(y, self.y_sq, centers, tol=self.tol, track_inertia=self.track_inertia)
+
+    def _first_centers(self) -> Tensor:
+        if isinstance(self.init, str):
+            generator = torch.Generator().manual_seed(self.seeds[self.restart])
+            return _initial_centers(self.y, self.n_clusters, self.init, generator)
+        return self.init - self.mean.to(self.y.dtype)
+
+    def step(self) -> KMeansStep:
+        """One iteration of the current restart (starting it, or its next annealing stage, if needed)."""
+        if self.done:
+            raise RuntimeError(f"all n_init={len(self.seeds)} restarts have ended; nothing left to step")
+        if self._iteration is None:
+            start = self._stage_start if self._stage_start is not None else self._first_centers()
+            self._iteration = self._start_stage(start)
+        iteration = self._iteration
+        iteration.step()
+        report = KMeansStep(
+            self.restart,
+            self._n_iter + iteration.iteration,
+            iteration.history[-1] if self.track_inertia else math.nan,
+            False,
+        )
+        if not (iteration.converged or iteration.iteration >= self.max_iter):
+            return report
+        run = iteration.result()
+        self._iteration = None
+        self._n_iter += run.n_iter
+        self._history.extend(run.history)
+        if self._stage < len(self.schedule):
+            self._stage, self._stage_start = self._stage + 1, run.centers
+            return report
+        inertia = run.inertia if run.inertia is not None else _inertia(self.y, run.centers, run.labels)
+        if inertia < self._best_inertia or self._best is None:
+            self._best = LloydRun(run.centers, run.labels, self._n_iter, run.converged, tuple(self._history))
+            self._best_inertia, self._best_restart = inertia, self.restart
+        self.restart += 1
+        self._stage, self._stage_start, self._n_iter, self._history = 0, None, 0, []
+        return KMeansStep(report.restart, report.iteration, report.inertia, True, inertia)
+
+    def run(self) -> KMeansResult:
+        """Step until every restart has ended; the kept restart."""
+        while not self.done:
+            self.step()
+        return self.result()
+
+    def result(self) -> KMeansResult:
+        """The kept restart (lowest inertia) in the data's coordinates, as tensors.
+
+        Before any restart has ended: the current centroids, with their labels and inertia.
+        """
+        if self._best is not None:
+            run, inertia, restart = self._best, self._best_inertia, self._best_restart
         else:
-            run = _soft_kmeans(y, centers, stage_beta, max_iter=max_iter, tol=tol, track_inertia=track_inertia)
-        centers = run.centers
-        n_iter += run.n_iter
-        history.extend(run.history)
-    assert run is not None
-    return LloydRun(run.centers, run.labels, n_iter, run.converged, tuple(history), run.inertia)
+            iteration = self._iteration
+            centers = iteration.centers if iteration is not None else self._stage_start
+            if centers is None:
+                raise RuntimeError("KMeansSolver.result() before the first step(): nothing is fitted yet")
+            labels = assign_clusters(self.y, centers, y_sq=self.y_sq).index
+            history = self._history + (iteration.history if iteration is not None else [])
+            n_iter = self._n_iter + (iteration.iteration if iteration is not None else 0)
+            run = LloydRun(centers, labels, n_iter, False, tuple(history))
+            inertia, restart = _inertia(self.y, centers, labels), self.restart
+        centers = (run.centers.double() + self.mean).to(self.y.dtype)
+        return KMeansResult(centers, run.labels, inertia, run.n_iter, run.converged, run.history, restart)
+
+    def state_dict(self) -> dict[str, Any]:
+        """The position (restart, stage, iteration state) and the kept restart: all a resume needs."""
+        best = None
+        if self._best is not None:
+            best = {
+                "centers": self._best.centers,
+                "labels": self._best.labels,
+                "n_iter": self._best.n_iter,
+                "converged": self._best.converged,
+                "history": torch.tensor(self._best.history, dtype=torch.float64),
+                "inertia": torch.tensor(self._best_inertia, dtype=torch.float64),
+                "restart": self._best_restart,
+            }
+        return {
+            "restart": self.restart,
+            "stage": self._stage,
+            "stage_start": self._stage_start,
+            "n_iter": self._n_iter,
+            "history": torch.tensor(self._history, dtype=torch.float64),
+            "iteration": None if self._iteration is None else self._iteration.state_dict(),
+            "best": best,
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Continue from :meth:`state_dict` (of a solver with the same data and settings)."""
+        device, dtype = self.y.device, self.y.dtype
+        self.restart, self._stage = int(state["restart"]), int(state["stage"])
+        start = state["stage_start"]
+        self._stage_start = None if start is None else start.to(device=device, dtype=dtype, copy=True)
+        self._n_iter = int(state["n_iter"])
+        self._history = [float(value) for value in state["history"].tolist()]
+        self._iteration = None
+        if state["iteration"] is not None:
+            saved = state["iteration"]
+            self._iteration = self._start_stage(saved["centers"].to(device=device, dtype=dtype))
+            self._iteration.load_state_dict(saved)
+        best = state["best"]
+        self._best, self._best_inertia, self._best_restart = None, math.inf, -1
+        if best is not None:
+            history = tuple(float(value) for value in best["history"].tolist())
+            centers = best["centers"].to(device=device, dtype=dtype, copy=True)
+            labels = best["labels"].to(device, copy=True)
+            self._best = LloydRun(centers, labels, int(best["n_iter"]), bool(best["converged"]), history)
+            self._best_inertia, self._best_restart = float(best["inertia"]), int(best["restart"])
 
 
 def k_means(
@@ -568,6 +835,10 @@ def k_means(
     Returns:
         :class:`KMeansResult`; ``centers`` and ``labels`` are of the caller's kind (numpy or torch).
 
+    Raises:
+        ValueError: bad settings or data (not finite, fewer than K rows, values whose squares overflow).
+        FloatingPointError: soft k-means at a β so large that β·‖y − w‖² overflows.
+
     Example:
         >>> import numpy as np
         >>> y = np.array([[0.0, 0.0], [0.0, 1.0], [10.0, 0.0], [10.0, 1.0]])
@@ -575,25 +846,20 @@ def k_means(
         >>> sorted(result.centers.tolist()), result.inertia
         ([[0.0, 0.5], [10.0, 0.5]], 1.0)
     """
-    _check_settings(n_clusters, beta, init, n_init, max_iter, tol, algorithm)
-    schedule = _check_beta_schedule(beta_schedule)
-    dev = resolve_device(device) if device is not None else (y.device if isinstance(y, Tensor) else None)
-    data = as_tensor(y, "y", device=dev)
-    if data.dtype not in (torch.float32, torch.float64):
-        data = data.to(torch.float32)
-    check_matrix(data, "y")
-    check_finite(data, "y")
-    if data.shape[0] < n_clusters:
-        raise ValueError(f"n_samples={data.shape[0]} should be >= n_clusters={n_clusters}.")
-    if not isinstance(init, str):
-        init = as_tensor(init, "init", dtype=data.dtype, device=data.device)
-        if init.ndim != 2 or tuple(init.shape) != (n_clusters, data.shape[1]):
-            raise ValueError(
-                f"init must have shape (n_clusters, n_features) = ({n_clusters}, {data.shape[1]}), "
-                f"got shape {tuple(init.shape)}"
-            )
-        check_finite(init, "init")
-    result = _fit(data, n_clusters, beta, schedule, init, n_init, max_iter, tol, algorithm, random_state, track_inertia)
+    result = KMeansSolver(
+        y,
+        n_clusters,
+        beta=beta,
+        beta_schedule=beta_schedule,
+        init=init,
+        n_init=n_init,
+        max_iter=max_iter,
+        tol=tol,
+        algorithm=algorithm,
+        random_state=random_state,
+        device=device,
+        track_inertia=track_inertia,
+    ).run()
     return KMeansResult(
         to_caller(result.centers, y),
         to_caller(result.labels, y),
@@ -601,52 +867,8 @@ def k_means(
         result.n_iter,
         result.converged,
         result.inertia_history,
+        result.restart,
     )
-
-
-def _fit(
-    data: Tensor,
-    n_clusters: int,
-    beta: float,
-    schedule: tuple[float, ...],
-    init: Any,
-    n_init: int,
-    max_iter: int,
-    tol: float,
-    algorithm: str,
-    random_state: Any,
-    track_inertia: bool,
-) -> KMeansResult:
-    """k-means on validated data (tensor), returning tensors."""
-    mean = _column_mean(data)  # (D,)
-    centred = data - mean.to(data.dtype)  # (B, D) one copy, for round-off (as scikit-learn)
-    y_sq = _row_norms(centred)  # (B,)
-    variance = float(y_sq.sum(dtype=torch.float64)) / data.numel()  # mean_d Var(y_d), as scikit-learn's tol scale
-    best: LloydRun | None = None
-    best_inertia = math.inf
-    for seed in _seeds(random_state, n_init):
-        generator = torch.Generator().manual_seed(seed)
-        if isinstance(init, str):
-            start = _initial_centers(centred, n_clusters, init, generator)
-        else:
-            start = init - mean.to(data.dtype)
-        run = _run_once(
-            centred,
-            y_sq,
-            start,
-            beta=beta,
-            schedule=schedule,
-            max_iter=max_iter,
-            tol=tol * variance,
-            algorithm=algorithm,
-            track_inertia=track_inertia,
-        )
-        inertia = run.inertia if run.inertia is not None else _inertia(centred, run.centers, run.labels)
-        if inertia < best_inertia or best is None:
-            best, best_inertia = run, inertia
-    assert best is not None
-    centers = (best.centers.double() + mean).to(data.dtype)
-    return KMeansResult(centers, best.labels, best_inertia, best.n_iter, best.converged, best.history)
 
 
 # ---------------------------------------------------------------------------------------- estimator
@@ -739,24 +961,18 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         _check_settings(self.n_clusters, self.beta, self.init, self.n_init, self.max_iter, self.tol, self.algorithm)
         schedule = _check_beta_schedule(self.beta_schedule)
         data = self._validate(X, reset=True)
-        if data.shape[0] < self.n_clusters:
-            raise ValueError(f"n_samples={data.shape[0]} should be >= n_clusters={self.n_clusters}.")
-        init = self.init
-        if not isinstance(init, str):
-            init = _initial_centers(data, self.n_clusters, init, torch.Generator())
-        result = _fit(
+        result = KMeansSolver(
             data,
             self.n_clusters,
-            self.beta,
-            schedule,
-            init,
-            self.n_init,
-            self.max_iter,
-            self.tol,
-            self.algorithm,
-            self.random_state,
-            False,
-        )
+            beta=self.beta,
+            beta_schedule=schedule,
+            init=self.init,
+            n_init=self.n_init,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            algorithm=self.algorithm,
+            random_state=self.random_state,
+        ).run()
         self.cluster_centers_ = to_caller(result.centers, X)
         self.labels_ = to_caller(result.labels, X)
         self.cluster_counts_ = to_caller(torch.bincount(result.labels, minlength=self.n_clusters).double(), X)
@@ -815,111 +1031,6 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
 
         check_is_fitted(self)
         return KMeansEnergy(torch.as_tensor(self.cluster_centers_))
-
-
-# ------------------------------------------------------------------------------ training (CLI side)
-
-
-@dataclass
-class KMeansConfig:
-    """Settings of :func:`train_kmeans` (the ``ebmlab train kmeans`` command)."""
-
-    data: str = "blobs"
-    k: int = 8
-    beta: float = math.inf
-    init: str = "k-means++"
-    n_init: int = 1
-    max_iter: int = 300
-    tol: float = 1e-4
-    n_samples: int | None = None
-    data_root: str | None = None
-    download: bool = False
-    seed: int = 0
-    device: str = "cpu"
-
-    def validated(self) -> KMeansConfig:
-        _check_settings(self.k, self.beta, self.init, 1, self.max_iter, self.tol, "auto")
-        check_int(self.n_init, "n_init")
-        if self.n_samples is not None:
-            check_int(self.n_samples, "n_samples")
-        return self
-
-
-@dataclass(frozen=True)
-class KMeansFit:
-    """A trained K-means: the energy, the data, the labels, the inertia curve of the kept restart."""
-
-    energy: KMeansEnergy
-    data: Tensor
-    labels: Tensor
-    inertia: float
-    inertia_history: list[float]
-    image_shape: tuple[int, int] | None
-    beta: float
-
-
-def train_kmeans(
-    config: KMeansConfig, *, run: RunDirectory | None = None, resume: bool = False, show_progress: bool = True
-) -> KMeansFit:
-    """Fit K-means on ``config.data``; with ``run``, write config, per-iteration inertia, centroids.
-
-    Each restart logs one ``metrics.jsonl`` row per iteration (``restart``, ``iteration``,
-    ``inertia``) and checkpoints the best centroids so far; ``resume=True`` skips finished restarts.
-
-    Example:
-        >>> fit = train_kmeans(KMeansConfig(data="blobs", k=8, n_samples=400), show_progress=False)
-        >>> tuple(fit.energy.centroids.shape), fit.inertia == min(fit.inertia_history)
-        ((8, 2), True)
-    """
-    from ..data import load_data
-
-    config = config.validated()
-    device = resolve_device(config.device)
-    dataset = load_data(
-        config.data, n_samples=config.n_samples, seed=config.seed, root=config.data_root, download=config.download
-    )
-    data = torch.from_numpy(dataset.data).to(device)
-    best_centers: Tensor | None = None
-    best = (math.inf, [], None)
-    first = 0
-    if run is not None:
-        if resume and run.has_checkpoint():
-            checkpoint = run.load_checkpoint()
-            first = checkpoint.step
-            best_centers = checkpoint.tensors["centroids"].to(device)
-            best = (float(checkpoint.extra["inertia"]), list(checkpoint.extra["history"]), None)
-            run.truncate_metrics("restart", first)
-        else:
-            run.file("metrics.jsonl").unlink(missing_ok=True)
-        run.write_config(config)
-    seeds = _seeds(config.seed, config.n_init)
-    for restart in progress(
-        range(first, config.n_init), total=config.n_init - first, desc="kmeans", enabled=show_progress
-    ):
-        result = k_means(
-            data,
-            config.k,
-            beta=config.beta,
-            init=config.init,
-            max_iter=config.max_iter,
-            tol=config.tol,
-            random_state=seeds[restart],
-            track_inertia=True,
-        )
-        if run is not None:
-            for iteration, value in enumerate(result.inertia_history, start=1):
-                run.log_metrics({"restart": restart + 1, "iteration": iteration, "inertia": value})
-            run.log_metrics({"restart": restart + 1, "final_inertia": result.inertia, "n_iter": result.n_iter})
-        if result.inertia < best[0]:
-            best = (result.inertia, list(result.inertia_history), None)
-            best_centers = result.centers
-        if run is not None and best_centers is not None:
-            extra = {"inertia": best[0], "history": best[1], "restart": restart + 1}
-            run.save_checkpoint({"centroids": best_centers}, step=restart + 1, config=asdict(config), extra=extra)
-    assert best_centers is not None
-    energy = KMeansEnergy(best_centers)
-    labels = energy.assign(data).index
-    return KMeansFit(energy, data, labels, best[0], best[1], dataset.image_shape, config.beta)
 
 
 def lecture_demo_data(n_samples: int = 50, *, seed: int = 0) -> Tensor:

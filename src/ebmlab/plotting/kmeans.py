@@ -8,7 +8,8 @@ from pathlib import Path
 import numpy as np
 import torch
 
-from ..models.kmeans import KMeansEnergy, KMeansFit
+from ..models.kmeans import KMeansEnergy
+from ..recipes.kmeans import KMeansFit
 from . import energy_grid, image_grid, pyplot, save_figure, training_curve
 
 __all__ = ["plot_all", "plot_centroid_images", "plot_energy_surfaces", "plot_inertia"]
