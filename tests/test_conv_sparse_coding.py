@@ -1,17 +1,27 @@
-"""Convolutional sparse coding: agreement with the dense coder on the unrolled convolution matrix."""
+"""Convolutional sparse coding: agreement with the dense coder on the unrolled convolution matrix,
+filter learning (the estimator and the recipe run the same epochs), exact resume, divergence, image data."""
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import pytest
 import torch
 
+from ebmlab.data import DataFileError, local_contrast_normalize
+from ebmlab.data.images import load_images
 from ebmlab.models.conv_sparse_coding import (
     ConvSparseCoding,
     conv_decode,
     conv_lipschitz,
     conv_sparse_encode,
 )
+from ebmlab.recipes.conv_sparse_coding import ConvSparseCodingConfig, ConvSparseCodingRecipe
 from ebmlab.sparse import lipschitz_constant, sparse_encode
+from ebmlab.training import Diverged, train
+
+SMALL = dict(data="digits", n_samples=64, n_filters=6, kernel_size=3, alpha=0.3, steps_per_epoch=4, lr=0.05)
 
 
 def _setup(seed=0):
@@ -50,17 +60,94 @@ def test_ista_and_fista_agree_in_convolutional_form():
     torch.testing.assert_close(ista.codes, fista.codes, atol=1e-6, rtol=0)
 
 
-def test_filter_learning_lowers_the_energy_and_keeps_unit_filters():
+def _digits():
     from sklearn.datasets import load_digits
 
-    images = torch.from_numpy(load_digits().images[:64] / 16.0).float()[:, None]  # (64, 1, 8, 8)
+    return torch.from_numpy(load_digits().images[:64] / 16.0).float()[:, None]  # (64, 1, 8, 8)
+
+
+def test_filter_learning_lowers_the_energy_and_keeps_unit_filters():
+    images = _digits()
     model = ConvSparseCoding(n_filters=6, kernel_size=3, alpha=0.3, max_iter=6, steps_per_epoch=4, crop=8, lr=0.05)
     model.fit(images)
+    assert len(model.losses_) == 6
     assert model.losses_[-1] < model.losses_[0]
     torch.testing.assert_close(model.filters_.flatten(1).norm(dim=1), torch.ones(6))
+    assert not model.filters_.requires_grad
     codes = model.transform(images[:2])
     assert codes.shape == (2, 6, 6, 6)
     assert model.inverse_transform(codes).shape == (2, 1, 8, 8)
+
+
+def test_fit_and_the_recipe_run_the_same_epochs():
+    recipe = ConvSparseCodingRecipe(ConvSparseCodingConfig(**SMALL, epochs=3))
+    train(recipe, progress=False)
+    model = ConvSparseCoding(6, 3, alpha=0.3, max_iter=3, steps_per_epoch=4, lr=0.05).fit(recipe.images)
+    assert torch.equal(recipe.model().filters_, model.filters_)
+    assert recipe.model().losses_ == model.losses_
+    metrics = recipe.evaluate()
+    assert 0 < metrics["relative_error"] < 1 and 0 < metrics["active_codes"] < 1
+    assert "mean energy" in recipe.summary(metrics)
+
+
+def test_partial_fit_resumes_exactly_from_the_state():
+    images = _digits()
+    straight = ConvSparseCoding(6, 3, alpha=0.3, steps_per_epoch=3, lr=0.05, seed=4)
+    for _ in range(4):
+        straight.partial_fit(images)
+    first = ConvSparseCoding(6, 3, alpha=0.3, steps_per_epoch=3, lr=0.05, seed=4)
+    first.partial_fit(images).partial_fit(images)
+    state = first.state_dict()
+    first.partial_fit(images)  # work done after the state was taken is not replayed below
+    resumed = ConvSparseCoding(6, 3, alpha=0.3, steps_per_epoch=3, lr=0.05, seed=4).load_state_dict(state)
+    resumed.partial_fit(images).partial_fit(images)
+    assert torch.equal(resumed.filters_, straight.filters_)
+    assert resumed.losses_ == straight.losses_
+    with pytest.raises(ValueError, match="not fitted"):
+        ConvSparseCoding().state_dict()
+
+
+def test_too_large_a_fista_step_diverges_and_names_the_step_size():
+    images = _digits()
+    with pytest.raises(FloatingPointError, match="lower step_size"):
+        ConvSparseCoding(4, 3, max_iter=2, steps_per_epoch=2, step_size=1.0).fit(images)
+    model = ConvSparseCoding(4, 3, steps_per_epoch=2, step_size=1.0).partial_fit(images)
+    assert not math.isfinite(model.losses_[-1])
+    assert torch.isfinite(model.filters_).all()  # the diverged step did not touch the filters
+    recipe = ConvSparseCodingRecipe(ConvSparseCodingConfig(**SMALL, epochs=2, step_size=1.0))
+    with pytest.raises(Diverged, match="--step-size"):
+        train(recipe, progress=False)
+
+
+def test_config_is_validated():
+    with pytest.raises(ValueError, match="kernel_size"):
+        ConvSparseCodingConfig(kernel_size=0).validated()
+    with pytest.raises(ValueError, match="step_size"):
+        ConvSparseCodingConfig(step_size=-1.0).validated()
+    with pytest.raises(ValueError, match="kernel_size=9"):
+        ConvSparseCodingRecipe(ConvSparseCodingConfig(data="digits", kernel_size=9))
+
+
+def test_images_from_npy_files(tmp_path):
+    stack = np.random.default_rng(0).random((5, 12, 10))
+    np.save(tmp_path / "images.npy", stack)
+    images = load_images(str(tmp_path / "images.npy"), n_samples=3)
+    assert images.shape == (3, 1, 12, 10) and images.dtype == torch.float32
+    np.save(tmp_path / "flat.npy", stack.reshape(5, -1))
+    with pytest.raises(DataFileError, match=r"flat.npy.*\(N, H, W\)"):
+        load_images(str(tmp_path / "flat.npy"))
+    (tmp_path / "text.npy").write_bytes(b"not numpy")
+    with pytest.raises(DataFileError, match="text.npy"):
+        load_images(str(tmp_path / "text.npy"))
+    with pytest.raises(ValueError, match="photos"):
+        load_images("cifar")
+
+
+def test_local_contrast_normalize_centres_and_scales():
+    images = torch.rand(3, 1, 20, 20, generator=torch.Generator().manual_seed(1)) * 5 + 2
+    out = local_contrast_normalize(images, sigma=1.0)
+    assert out.shape == images.shape
+    assert abs(float(out.mean())) < 0.2 and float(out.std()) < 2.0
 
 
 def test_bad_input():

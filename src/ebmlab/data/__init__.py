@@ -3,7 +3,7 @@
 * :mod:`~ebmlab.data.ellipse` — the lecture's ellipse (:func:`make_ellipse`);
 * :mod:`~ebmlab.data.toys` — 2-D toy densities (:data:`TOYS`, :func:`sample_toy`);
 * :mod:`~ebmlab.data.images` — scikit-learn's sample photographs (:func:`sample_images`,
-  :func:`image_patches`);
+  :func:`image_patches`) and their preprocessing (:func:`local_contrast_normalize`);
 * :mod:`~ebmlab.data.mnist` — MNIST and Fashion-MNIST from IDX files (:func:`load_mnist`, :func:`load_idx`);
 * :mod:`~ebmlab.data.arrays` — a data matrix by name or ``.npy``/``.csv`` path (:func:`load_data`).
 
@@ -31,7 +31,7 @@ Example:
 from ._files import DataFileError, data_home
 from .arrays import DATA_NAMES, ArrayDataset, load_data
 from .ellipse import EllipseData, ellipse_radius, make_ellipse
-from .images import SAMPLE_IMAGES, image_patches, sample_images
+from .images import SAMPLE_IMAGES, image_patches, local_contrast_normalize, sample_images
 from .mnist import MNIST_NAMES, load_idx, load_mnist
 from .toys import TOYS, sample_toy, toy_limits
 
@@ -49,6 +49,7 @@ __all__ = [
     "load_data",
     "load_idx",
     "load_mnist",
+    "local_contrast_normalize",
     "make_ellipse",
     "sample_images",
     "sample_toy",

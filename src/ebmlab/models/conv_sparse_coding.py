@@ -10,11 +10,13 @@ filter fully inside the image). Inference is FISTA in convolutional form (the sa
 :func:`ebmlab.sparse.proximal_gradient` loop as the dense coder): the gradient of the
 reconstruction is :math:`-2\\,\\mathrm{conv}(y - \\mathrm{Dec}(z), f)`, the adjoint of the transposed
 convolution, and L = 2λ_max(DecᵀDec) comes from power iteration. Training alternates codes and a
-gradient step (Adam) on the filters with the lecture's renormalisation to unit norm.
+gradient step (Adam) on the filters with the lecture's renormalisation to unit norm; one epoch of it
+is :meth:`ConvSparseCoding.partial_fit` (``ebmlab train conv-sparse-coding`` runs the same epochs).
 """
 
 from __future__ import annotations
 
+import copy
 import math
 from typing import Any
 
@@ -30,7 +32,6 @@ __all__ = [
     "conv_decode",
     "conv_lipschitz",
     "conv_sparse_encode",
-    "local_contrast_normalize",
 ]
 
 
@@ -137,37 +138,37 @@ def conv_sparse_encode(
     return SparseCodeResult(codes, energy, gap, iterations, converged)
 
 
-def local_contrast_normalize(images: Tensor, sigma: float = 2.0) -> Tensor:
-    """Subtract a Gaussian-blurred local mean and divide by the local standard deviation.
-
-    The usual preprocessing before learning filters on photographs: it removes the low
-    frequencies that would otherwise take most of the energy.
-
-    Shape:
-        images ``(B, 1, H, W)`` → same.
-    """
-    radius = max(1, int(math.ceil(3 * sigma)))
-    grid = torch.arange(-radius, radius + 1, dtype=images.dtype, device=images.device)
-    kernel1d = torch.exp(-0.5 * (grid / sigma) ** 2)
-    kernel1d = kernel1d / kernel1d.sum()
-    kernel = (kernel1d[:, None] * kernel1d[None, :])[None, None]  # (1, 1, r, r)
-    padded = F.pad(images, (radius,) * 4, mode="reflect")
-    centred = images - F.conv2d(padded, kernel)
-    spread = F.conv2d(F.pad(centred.pow(2), (radius,) * 4, mode="reflect"), kernel).sqrt()
-    return centred / torch.clamp(spread, min=float(spread.mean()))
-
-
 class ConvSparseCoding:
     """Learn K unit-norm filters k × k by alternating convolutional FISTA and Adam on the filters.
 
-    Each step draws ``batch_size`` random ``crop × crop`` crops, codes them (warm FISTA), takes one
-    Adam step on the filters for E(y, ž) with the codes fixed, and renormalises every filter.
+    One epoch (:meth:`partial_fit`) is ``steps_per_epoch`` steps; each draws ``batch_size`` random
+    ``crop × crop`` crops, codes them (FISTA from zero codes, ``encode_max_iter`` iterations), takes
+    one Adam step on the filters for E(y, ž) with the codes fixed, and renormalises every filter.
+    :meth:`fit` runs ``max_iter`` epochs from random filters.
+
+    Args:
+        n_filters: K.
+        kernel_size: k.
+        alpha: α ≥ 0, the weight of ‖z‖₁.
+        max_iter: epochs of :meth:`fit`.
+        steps_per_epoch, batch_size, crop: as above (crops larger than the images are the images).
+        lr: Adam's learning rate on the filters.
+        step_size: a fixed FISTA step s on the codes; None takes s = 1/L with L = 2λ_max(DecᵀDec)
+            from power iteration on every batch. Steps beyond 1/L may diverge (beyond 2/L they do).
+        encode_max_iter: FISTA iterations per batch.
+        seed: the seed of the generator that draws the first filters and every crop.
+        device: where the filters and the images live.
+
+    Fitted attributes: ``filters_`` ``(K, C, k, k)``, ``losses_`` (mean energy of each epoch) and the
+    training state :meth:`state_dict` saves (Adam's moments, the generator).
 
     Example:
         >>> images = torch.randn(2, 1, 24, 24, generator=torch.Generator().manual_seed(0))
         >>> model = ConvSparseCoding(4, 5, steps_per_epoch=1, max_iter=1, crop=12, encode_max_iter=5)
         >>> model.fit(images).filters_.shape
         torch.Size([4, 1, 5, 5])
+        >>> len(model.partial_fit(images).losses_)  # one more epoch
+        2
     """
 
     def __init__(
@@ -181,71 +182,177 @@ class ConvSparseCoding:
         batch_size: int = 8,
         crop: int = 48,
         lr: float = 0.01,
+        step_size: float | None = None,
         encode_max_iter: int = 50,
         seed: int = 0,
         device: str | torch.device | None = None,
     ) -> None:
         self.n_filters, self.kernel_size, self.alpha = n_filters, kernel_size, alpha
         self.max_iter, self.steps_per_epoch, self.batch_size = max_iter, steps_per_epoch, batch_size
-        self.crop, self.lr, self.encode_max_iter = crop, lr, encode_max_iter
+        self.crop, self.lr, self.step_size, self.encode_max_iter = crop, lr, step_size, encode_max_iter
         self.seed, self.device = seed, device
 
-    def fit(self, images: Any, on_epoch: Any = None) -> ConvSparseCoding:
-        """Learn filters from images ``(N, C, H, W)``; ``on_epoch(epoch, loss)`` after each epoch."""
+    def _validate_params(self) -> torch.device:
         for name in ("n_filters", "kernel_size", "max_iter", "steps_per_epoch", "batch_size", "crop"):
             check_int(getattr(self, name), name)
+        check_int(self.encode_max_iter, "encode_max_iter")
         check_positive(self.alpha, "alpha", strict=False)
         check_positive(self.lr, "lr")
-        device = resolve_device(self.device)
+        if self.step_size is not None:
+            check_positive(self.step_size, "step_size")
+        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
+            raise TypeError(f"seed must be an integer, got {type(self.seed).__name__} {self.seed!r}")
+        return resolve_device(self.device)
+
+    def _check_images(self, images: Any) -> Tensor:
+        device = self._validate_params()
         data = as_tensor(images, "images", dtype=torch.float32, device=device)
         if data.ndim != 4:
             raise ValueError(f"images must be (N, C, H, W), got shape {tuple(data.shape)}")
+        if data.shape[0] == 0:
+            raise ValueError(f"images must hold at least one image, got shape {tuple(data.shape)}")
         check_finite(data, "images")
+        if min(self.crop, data.shape[2], data.shape[3]) < self.kernel_size:
+            raise ValueError(
+                f"images of size {tuple(data.shape[2:])} (crop={self.crop}) are smaller than "
+                f"kernel_size={self.kernel_size}"
+            )
+        return data
+
+    def _start(self, channels: int, device: torch.device) -> None:
+        """Random unit filters drawn from a generator seeded with ``seed``, a fresh Adam, no epochs yet."""
+        self.generator_ = torch.Generator().manual_seed(self.seed)
+        shape = (self.n_filters, channels, self.kernel_size, self.kernel_size)
+        filters = torch.randn(shape, generator=self.generator_).to(device)  # (K, C, k, k)
+        self._filters = (filters / filters.flatten(1).norm(dim=1)[:, None, None, None]).requires_grad_(True)
+        self.optimizer_ = torch.optim.Adam([self._filters], lr=self.lr)
+        self.losses_: list[float] = []
+
+    def _epoch(self, data: Tensor) -> None:
+        """``steps_per_epoch`` filter updates on crops of validated ``data`` ``(N, C, H, W)``.
+
+        The epoch's mean energy goes to ``losses_``; a step whose energy is not finite (a FISTA
+        step too large) ends the epoch with that energy and leaves the filters as they were.
+        """
+        filters, generator = self._filters, self.generator_
         crop = min(self.crop, data.shape[2], data.shape[3])
-        if crop < self.kernel_size:
-            raise ValueError(f"images/crops of size {crop} are smaller than kernel_size={self.kernel_size}")
-        generator = torch.Generator().manual_seed(self.seed)
-        shape = (self.n_filters, data.shape[1], self.kernel_size, self.kernel_size)
-        filters = torch.randn(shape, generator=generator).to(device)
-        filters = (filters / filters.flatten(1).norm(dim=1)[:, None, None, None]).requires_grad_(True)
-        optimizer = torch.optim.Adam([filters], lr=self.lr)
-        losses = []
+        lipschitz = None if self.step_size is None else 1.0 / self.step_size
+        total = torch.zeros((), device=filters.device)
+        for _ in range(self.steps_per_epoch):
+            which = torch.randint(data.shape[0], (self.batch_size,), generator=generator)
+            top = torch.randint(data.shape[2] - crop + 1, (self.batch_size,), generator=generator)
+            left = torch.randint(data.shape[3] - crop + 1, (self.batch_size,), generator=generator)
+            batch = torch.stack(
+                [data[i, :, t : t + crop, s : s + crop] for i, t, s in zip(which, top, left, strict=True)]
+            )  # (B, C, crop, crop)
+            with torch.no_grad():
+                codes = conv_sparse_encode(
+                    batch,
+                    filters.detach(),
+                    self.alpha,
+                    max_iter=self.encode_max_iter,
+                    tol=1e-4,
+                    lipschitz=lipschitz,
+                ).codes  # (B, K, crop − k + 1, crop − k + 1)
+            residual = batch - conv_decode(codes, filters)  # (B, C, crop, crop)
+            loss = residual.flatten(1).pow(2).sum(dim=1).mean() + self.alpha * codes.flatten(1).abs().sum(1).mean()
+            if not bool(torch.isfinite(loss)):  # FISTA diverged; FISTA synchronises every few iterations anyway
+                self.losses_.append(float(loss.detach()))
+                return
+            self.optimizer_.zero_grad(set_to_none=True)
+            loss.backward()
+            self.optimizer_.step()
+            with torch.no_grad():  # the lecture's renormalisation ‖f_j‖ = 1
+                filters /= filters.flatten(1).norm(dim=1).clamp_min(1e-12)[:, None, None, None]
+            total += loss.detach()
+        self.losses_.append(float(total) / self.steps_per_epoch)
+
+    def fit(self, images: Any) -> ConvSparseCoding:
+        """Learn filters from images ``(N, C, H, W)``: ``max_iter`` epochs from random unit filters.
+
+        Raises:
+            FloatingPointError: an epoch's mean energy is not finite (lower ``step_size``).
+        """
+        data = self._check_images(images)
+        self._start(data.shape[1], data.device)
         for epoch in range(self.max_iter):
-            total = 0.0
-            for _ in range(self.steps_per_epoch):
-                which = torch.randint(data.shape[0], (self.batch_size,), generator=generator)
-                top = torch.randint(data.shape[2] - crop + 1, (self.batch_size,), generator=generator)
-                left = torch.randint(data.shape[3] - crop + 1, (self.batch_size,), generator=generator)
-                batch = torch.stack(
-                    [data[i, :, t : t + crop, s : s + crop] for i, t, s in zip(which, top, left, strict=True)]
-                )  # (b, C, crop, crop)
-                with torch.no_grad():
-                    codes = conv_sparse_encode(
-                        batch, filters.detach(), self.alpha, max_iter=self.encode_max_iter, tol=1e-4
-                    ).codes
-                residual = batch - conv_decode(codes, filters)
-                loss = residual.flatten(1).pow(2).sum(dim=1).mean() + self.alpha * codes.flatten(1).abs().sum(1).mean()
-                optimizer.zero_grad(set_to_none=True)
-                loss.backward()
-                optimizer.step()
-                with torch.no_grad():  # the lecture's renormalisation ‖f_j‖ = 1
-                    filters /= filters.flatten(1).norm(dim=1).clamp_min(1e-12)[:, None, None, None]
-                total += loss.item()
-            losses.append(total / self.steps_per_epoch)
-            if not math.isfinite(losses[-1]):
-                raise FloatingPointError(f"convolutional sparse coding diverged at epoch {epoch + 1}")
-            if callable(on_epoch):
-                on_epoch(epoch + 1, losses[-1])
-        self.filters_ = filters.detach()
-        self.losses_ = losses
+            self._epoch(data)
+            if not math.isfinite(self.losses_[-1]):
+                raise FloatingPointError(
+                    f"convolutional sparse coding diverged at epoch {epoch + 1}: mean energy {self.losses_[-1]}; "
+                    f"lower step_size (now {self.step_size})"
+                )
         return self
+
+    def partial_fit(self, images: Any) -> ConvSparseCoding:
+        """One more epoch on images ``(N, C, H, W)``; the first call starts from random unit filters.
+
+        Its mean energy is appended to ``losses_`` (not finite when FISTA diverged; the filters are
+        then those before the diverged step).
+        """
+        data = self._check_images(images)
+        if not hasattr(self, "filters_"):
+            self._start(data.shape[1], data.device)
+        elif data.shape[1] != self.filters_.shape[1]:
+            raise ValueError(
+                f"images must have C={self.filters_.shape[1]} channels like the fitted filters, "
+                f"got shape {tuple(data.shape)}"
+            )
+        self._epoch(data)
+        return self
+
+    @property
+    def filters_(self) -> Tensor:
+        """The learned unit-norm filters ``(K, C, k, k)`` (detached from Adam's parameter)."""
+        return self._filters.detach()
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "filters_"):
+            raise ValueError("this ConvSparseCoding is not fitted yet; call fit(images) or partial_fit(images) first")
+
+    def state_dict(self) -> dict[str, Any]:
+        """A copy of the training state: filters, Adam's state, the generator's state and the epochs' energies.
+
+        :meth:`load_state_dict` on an estimator with the same parameters continues exactly where this
+        one stopped.
+        """
+        self._check_fitted()
+        return {
+            "filters": self.filters_.clone(),
+            "optimizer": copy.deepcopy(self.optimizer_.state_dict()),
+            "generator": self.generator_.get_state(),
+            "losses": list(self.losses_),
+        }
+
+    def load_state_dict(self, state: dict[str, Any]) -> ConvSparseCoding:
+        """Restore what :meth:`state_dict` returned."""
+        device = self._validate_params()
+        filters = state["filters"]
+        expected = (self.n_filters, filters.shape[1], self.kernel_size, self.kernel_size)
+        if filters.ndim != 4 or tuple(filters.shape) != expected:
+            raise ValueError(f"state filters must have shape (K, C, k, k) = {expected}, got {tuple(filters.shape)}")
+        self.generator_ = torch.Generator()
+        self.generator_.set_state(state["generator"].to(torch.uint8).cpu())
+        self._filters = filters.to(device=device, dtype=torch.float32).clone().requires_grad_(True)
+        self.optimizer_ = torch.optim.Adam([self._filters], lr=self.lr)
+        self.optimizer_.load_state_dict(state["optimizer"])
+        self.losses_ = [float(loss) for loss in state["losses"]]
+        return self
+
+    def encode(self, images: Any) -> SparseCodeResult:
+        """ž for images ``(B, C, H, W)`` with the learned filters (FISTA to a tight tolerance).
+
+        Returns:
+            :class:`ebmlab.SparseCodeResult` with codes ``(B, K, H − k + 1, W − k + 1)``.
+        """
+        self._check_fitted()
+        return conv_sparse_encode(images, self.filters_, self.alpha, max_iter=500, tol=1e-5)
 
     def transform(self, images: Any) -> Tensor:
         """Code maps ``(B, K, H − k + 1, W − k + 1)``."""
-        if not hasattr(self, "filters_"):
-            raise ValueError("this ConvSparseCoding is not fitted yet; call fit(images) first")
-        return conv_sparse_encode(images, self.filters_, self.alpha, max_iter=500, tol=1e-5).codes
+        return self.encode(images).codes
 
     def inverse_transform(self, codes: Tensor) -> Tensor:
         """ỹ = Σ_j f_j * z_j."""
+        self._check_fitted()
         return conv_decode(codes, self.filters_)
