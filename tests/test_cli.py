@@ -133,3 +133,20 @@ def test_divergence_is_one_line_exit_1(tmp_path, capsys):
     )
     assert code == 1
     assert "diverged at epoch 1" in err and "lower --lr (now 1e+30)" in err and len(err.splitlines()) == 1
+
+
+def test_resume_rebuilds_settings_whose_defaults_depend_on_other_flags(tmp_path, capsys):
+    """--conditional changes the defaults of --lr and others: a resume that names only --epochs keeps them."""
+    out = str(tmp_path / "run")
+    first = ["train", "ellipse", "--conditional", "--n-init", "1", "--n-samples", "102", "--epochs", "2"]
+    assert _code([*first, "--out", out, "--no-progress", "--no-plots"], capsys)[0] == 0
+    code, _, err = _code(
+        ["train", "ellipse", "--epochs", "3", "--out", out, "--resume", "--no-progress", "--no-plots"], capsys
+    )
+    assert code == 0, err
+    config = json.loads((tmp_path / "run" / "config.json").read_text())
+    assert (
+        config["config"]["conditional"] is True and config["config"]["lr"] == 0.02 and config["config"]["epochs"] == 3
+    )
+    code, _, err = _code(["train", "ellipse", "--n-init", "2", "--out", out, "--resume", "--no-progress"], capsys)
+    assert code == 2 and "--n-init: 1 in the run, 2 given" in err

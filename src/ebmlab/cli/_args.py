@@ -84,9 +84,11 @@ def beta_type(text: str) -> float:
     return value
 
 
-def add_data_arguments(parser: argparse.ArgumentParser, *, default: str, choices: str) -> None:
-    """``--data --data-root --download`` (``choices`` is the help's list of names)."""
-    parser.add_argument("--data", default=default, help=f"{choices}, PATH.npy or PATH.csv")
+def add_data_arguments(
+    parser: argparse.ArgumentParser, *, default: str, choices: str, files: str = "PATH.npy or PATH.csv"
+) -> None:
+    """``--data --data-root --download`` (``choices`` is the help's list of names, ``files`` the file kinds read)."""
+    parser.add_argument("--data", default=default, help=f"{choices}, {files}")
     parser.add_argument(
         "--data-root",
         default=None,
@@ -115,13 +117,9 @@ def add_run_arguments(
             help=f"passes over the training data{extra}",
         )
     if steps is not None:
-        parser.add_argument(
-            "--steps", type=positive_int, default=steps, help=f"parameter updates{extra}"
-        )
+        parser.add_argument("--steps", type=positive_int, default=steps, help=f"parameter updates{extra}")
     if max_iter is not None:
-        parser.add_argument(
-            "--max-iter", type=positive_int, default=max_iter, help=f"solver iterations{extra}"
-        )
+        parser.add_argument("--max-iter", type=positive_int, default=max_iter, help=f"solver iterations{extra}")
     run = parser.add_argument_group("run")
     run.add_argument("--seed", type=int, default=0, help="random seed")
     run.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:1, mps")

@@ -9,7 +9,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..recipes import Recipe, config_from_dict, load_run, recipe_class
+from ..recipes import Recipe, load_run, recipe_class
 from ..training import Diverged, Interrupted, RunDirectory, RunError, jsonable, train
 
 __all__ = ["run_evaluate", "run_plot", "run_runs", "run_sample", "run_train", "run_transcribe"]
@@ -29,22 +29,56 @@ def _versions() -> dict[str, str]:
     }
 
 
-def _merge_resumed(cls: type[Recipe], stored: dict[str, Any], given: Any, defaults: Any) -> Any:
-    """The run's settings, with the budget (and runtime) flags the user gave; a changed setting is an error."""
-    given_json, default_json = jsonable(given), jsonable(defaults)
-    merged = dict(stored)
+#: flags that say how to run, not what to train: never compared on --resume
+_RUN_FLAGS = ("out", "resume", "overwrite", "no_progress", "no_plots", "checkpoint_every")
+
+
+def _given(args: argparse.Namespace, parser: argparse.ArgumentParser) -> dict[str, Any]:
+    """The model flags the user set on this command line (values that differ from the parser's defaults)."""
+    own = {action.dest for action in parser._actions if action.option_strings}
+    return {
+        dest: value
+        for dest, value in vars(args).items()
+        if dest in own and dest not in _RUN_FLAGS and value != parser.get_default(dest)
+    }
+
+
+def _tokens(parser: argparse.ArgumentParser, dest: str, value: Any) -> list[str]:
+    action = next(action for action in parser._actions if action.dest == dest)
+    if action.nargs == 0:
+        return [action.option_strings[0]] if value != action.default else []
+    return [action.option_strings[0], str(value)]
+
+
+def _resumed_config(
+    module: Any, cls: type[Recipe], args: argparse.Namespace, stored: dict[str, Any]
+) -> tuple[Any, list[str]]:
+    """The run's settings with the budget (and runtime) flags given now; any other flag that differs
+    from the run's is an error listing each (``--k: 10 in the run, 5 given``).
+
+    The run's settings are rebuilt from the flags it was started with (``config.json``), so
+    settings whose defaults depend on other flags come out as they were."""
+    parser = args._parser
+    old_flags = list(stored.get("flags") or [])
+    old = parser.parse_args(old_flags)
+    mutable = set(cls.budget) | set(cls.runtime)
+    new_flags = list(old_flags)
     differing = []
-    for key, value in given_json.items():
-        explicit = value != default_json.get(key)
-        if key in cls.budget or key in cls.runtime:
-            if explicit:
-                merged[key] = value
-        elif explicit and value != stored.get(key):
-            differing.append(f"{key}: {stored.get(key)} in the run, {value} given")
+    for dest, value in _given(args, parser).items():
+        if dest in mutable:
+            new_flags += _tokens(parser, dest, value)
+        elif getattr(old, dest, None) != value:
+            flag = _tokens(parser, dest, value)[0] if _tokens(parser, dest, value) else "--" + dest.replace("_", "-")
+            differing.append(f"{flag}: {getattr(old, dest, None)} in the run, {value} given")
     if differing:
         allowed = ", ".join("--" + key.replace("_", "-") for key in cls.budget)
         raise RunError(f"--resume: settings differ from the run's ({'; '.join(differing)}); only {allowed} may change")
-    return config_from_dict(cls.config_class, merged)
+    return module.make_config(parser.parse_args(new_flags)), new_flags
+
+
+def _model_flags(argv: list[str]) -> list[str]:
+    """The flags after ``train MODEL`` (what ``--resume`` rebuilds the settings from)."""
+    return list(argv[argv.index("train") + 2 :]) if "train" in argv else list(argv)
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -62,12 +96,17 @@ def run_train(args: argparse.Namespace) -> int:
         checkpoint = run.load_checkpoint()
         if checkpoint.model != module.NAME:
             raise RunError(f"--resume: {run.path} holds a {checkpoint.model} run, not {module.NAME}")
-        defaults = module.make_config(args._parser.parse_args([]))
-        config = _merge_resumed(cls, checkpoint.config, config, defaults)
-        run.write_config(module.NAME, config)
+        config, flags = _resumed_config(module, cls, args, run.read_config())
+        stored = {key: value for key, value in checkpoint.config.items() if key not in cls.budget + cls.runtime}
+        rebuilt = {key: value for key, value in jsonable(config).items() if key not in cls.budget + cls.runtime}
+        if stored != rebuilt:
+            keys = sorted(key for key in set(stored) | set(rebuilt) if stored.get(key) != rebuilt.get(key))
+            raise RunError(f"--resume: {run.path} was made by another version of ebmlab (settings {keys} differ)")
+        run.write_config(module.NAME, config, flags=flags)
     else:
+        flags = _model_flags(args._argv)
         out = args.out or Path("runs") / f"{module.NAME}-{time.strftime('%Y%m%d-%H%M%S')}"
-        run = RunDirectory.create(out, model=module.NAME, config=config, overwrite=args.overwrite)
+        run = RunDirectory.create(out, model=module.NAME, config=config, overwrite=args.overwrite, flags=flags)
     recipe = cls(config)
     started = time.perf_counter()
     summary: dict[str, Any] = {
@@ -101,6 +140,12 @@ def run_train(args: argparse.Namespace) -> int:
     except Interrupted as exc:
         run.write_summary(
             {**summary, "status": "interrupted", "step": exc.step, "wall_time": time.perf_counter() - started}
+        )
+        raise
+    except KeyboardInterrupt:  # a second signal: stopped at once, the last checkpoint is kept
+        last = run.load_checkpoint().step if run.has_checkpoint() else 0
+        run.write_summary(
+            {**summary, "status": "interrupted", "step": last, "wall_time": time.perf_counter() - started}
         )
         raise
     metrics = recipe.evaluate()

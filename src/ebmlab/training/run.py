@@ -123,7 +123,14 @@ class RunDirectory:
 
     @classmethod
     def create(
-        cls, path: str | os.PathLike[str], *, model: str, config: Any, overwrite: bool = False, world_size: int = 1
+        cls,
+        path: str | os.PathLike[str],
+        *,
+        model: str,
+        config: Any,
+        overwrite: bool = False,
+        world_size: int = 1,
+        flags: list[str] | None = None,
     ) -> RunDirectory:
         """A new run in ``path``: refuses a folder that already holds files unless ``overwrite``
         (which removes the old run's files, and only those), then writes ``config.json``."""
@@ -141,7 +148,7 @@ class RunDirectory:
                 if entry.name in _RUN_FILES or entry.suffix == ".png":
                     entry.unlink()
         run.path.mkdir(parents=True, exist_ok=True)
-        run.write_config(model, config, world_size=world_size)
+        run.write_config(model, config, world_size=world_size, flags=flags)
         return run
 
     def _check_writable(self) -> None:
@@ -163,8 +170,11 @@ class RunDirectory:
 
     # ------------------------------------------------------------------ config, metrics, summary
 
-    def write_config(self, model: str, config: Any, *, world_size: int = 1) -> None:
-        record = {"model": model, "config": jsonable(config), "world_size": world_size}
+    def write_config(self, model: str, config: Any, *, world_size: int = 1, flags: list[str] | None = None) -> None:
+        """Write ``config.json``; ``flags`` are the command-line flags that made ``config`` (for ``--resume``)."""
+        record: dict[str, Any] = {"model": model, "config": jsonable(config), "world_size": world_size}
+        if flags is not None:
+            record["flags"] = list(flags)
         text = json.dumps(record, indent=2, sort_keys=True) + "\n"
         atomic_write(self.file("config.json"), lambda tmp: Path(tmp).write_text(text))
 

@@ -15,7 +15,8 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     add_data_arguments(
         parser,
         default="photos",
-        choices="photos, digits, mnist, fashion-mnist (grey images; a .npy holds (N, H, W) images)",
+        choices="photos, digits, mnist, fashion-mnist (grey images)",
+        files="PATH.npy holding (N, H, W) images",
     )
     parser.add_argument(
         "--n-samples", type=positive_int, default=2000, help="images kept of digits, MNIST-style sets or a .npy"
