@@ -5,7 +5,9 @@
 * :mod:`~ebmlab.data.images` — scikit-learn's sample photographs (:func:`sample_images`,
   :func:`image_patches`) and their preprocessing (:func:`local_contrast_normalize`);
 * :mod:`~ebmlab.data.mnist` — MNIST and Fashion-MNIST from IDX files (:func:`load_mnist`, :func:`load_idx`);
-* :mod:`~ebmlab.data.arrays` — a data matrix by name or ``.npy``/``.csv`` path (:func:`load_data`).
+* :mod:`~ebmlab.data.arrays` — a data matrix by name or ``.npy``/``.csv`` path (:func:`load_data`);
+* :mod:`~ebmlab.data.binarize` — binarised MNIST (:func:`binarize_static`, :func:`binarize_dynamic`);
+* :mod:`~ebmlab.data.words` — rendered word images for transcription (:func:`words`).
 
 **Data root.** Files that do not ship with a library (MNIST, Fashion-MNIST) are looked for under one
 folder, resolved by :func:`data_home` in this order:
@@ -30,18 +32,22 @@ Example:
 
 from ._files import DataFileError, data_home
 from .arrays import DATA_NAMES, ArrayDataset, load_data
+from .binarize import BINARIZATIONS, binarize_dynamic, binarize_static
 from .ellipse import EllipseData, ellipse_radius, make_ellipse
 from .images import SAMPLE_IMAGES, image_patches, local_contrast_normalize, sample_images
 from .mnist import MNIST_NAMES, load_idx, load_mnist
 from .toys import TOYS, sample_toy, toy_limits
 
 __all__ = [
+    "BINARIZATIONS",
     "DATA_NAMES",
     "MNIST_NAMES",
     "SAMPLE_IMAGES",
     "TOYS",
     "ArrayDataset",
     "DataFileError",
+    "binarize_dynamic",
+    "binarize_static",
     "EllipseData",
     "data_home",
     "ellipse_radius",
