@@ -190,3 +190,28 @@ def test_new_run_refuses_an_occupied_directory(tmp_path):
         RunDirectory.create(tmp_path / "file", model="regression", config={})
     with pytest.raises(RunError, match="is a file"):
         RunDirectory.create(tmp_path / "file" / "sub", model="regression", config={})
+
+
+def test_optimizer_state_round_trip_through_a_checkpoint(tmp_path):
+    param = torch.nn.Parameter(torch.arange(3.0))
+    optimizer = torch.optim.Adam([param], lr=0.1)
+    param.sum().backward()
+    optimizer.step()
+    run = _run(tmp_path)
+    run.save_checkpoint(model="regression", step=7, time=1.5, config={"lr": 0.1}, state={"opt": optimizer.state_dict()})
+    fresh = torch.optim.Adam([torch.nn.Parameter(torch.zeros(3))], lr=0.5)
+    checkpoint = run.load_checkpoint()
+    fresh.load_state_dict(checkpoint.state["opt"])
+    assert checkpoint.step == 7 and checkpoint.time == 1.5 and checkpoint.config == {"lr": 0.1}
+    assert fresh.param_groups[0]["lr"] == 0.1
+    assert torch.equal(fresh.state_dict()["state"][0]["exp_avg"], optimizer.state_dict()["state"][0]["exp_avg"])
+
+
+def test_missing_checkpoint_and_torn_metrics(tmp_path):
+    run = _run(tmp_path)
+    with pytest.raises(RunError, match="no checkpoint in"):
+        run.load_checkpoint()
+    run.log_metrics({"step": 1})
+    with open(run.file("metrics.jsonl"), "a") as handle:
+        handle.write('{"step": 2, "lo')  # a line torn by a kill
+    assert run.read_metrics() == [{"step": 1}]
