@@ -1,6 +1,8 @@
-"""Dictionary learning, the top-2 rule, the anti-collapse example, LISTA-free model checks."""
+"""Dictionary learning, the top-2 rule, the anti-collapse example, and their recipe on the training loop."""
 
 from __future__ import annotations
+
+import signal
 
 import numpy as np
 import pytest
@@ -9,7 +11,9 @@ import torch
 import ebmlab
 from ebmlab.data import image_patches
 from ebmlab.models.sparse_coding import SparseCoding, augment_with_ones, lecture_example
+from ebmlab.recipes.sparse_coding import SparseCodingConfig, SparseCodingRecipe
 from ebmlab.sparse import sparse_encode, top2_refit
+from ebmlab.training import Diverged, Interrupted, RunDirectory, train
 
 
 def _digits(n=400):
@@ -135,3 +139,105 @@ def test_partial_fit_and_bad_input():
 def test_exports():
     assert ebmlab.SparseCoding is SparseCoding
     assert ebmlab.sparse_encode is sparse_encode
+
+
+def test_fit_raises_when_the_codes_diverge():
+    with pytest.raises(FloatingPointError, match="lower fit_encode_step"):
+        SparseCoding(n_components=8, alpha=0.2, max_iter=2, batch_size=32, fit_encode_step=50.0).fit(_digits(100))
+
+
+def test_state_dict_round_trip_continues_the_same_training():
+    X = _digits(200)
+    straight = SparseCoding(n_components=12, alpha=0.3, batch_size=32, seed=2).initialize(X)
+    for _ in range(3):
+        straight.fit_epoch(X)
+    first = SparseCoding(n_components=12, alpha=0.3, batch_size=32, seed=2).initialize(X)
+    first.fit_epoch(X)
+    resumed = SparseCoding(n_components=12, alpha=0.3, batch_size=32, seed=2)
+    resumed.load_state_dict(first.state_dict())
+    resumed.fit_epoch(X)
+    resumed.fit_epoch(X)
+    assert torch.equal(straight.dictionary_, resumed.dictionary_)
+    assert straight.objective_ == resumed.objective_ and resumed.n_iter_ == 3 and resumed.n_steps_ == 3 * 7
+
+
+# ------------------------------------------------------------------------------ the recipe
+
+
+def _recipe(**settings):
+    base = {"data": "digits", "n_samples": 400, "n_components": 16, "alpha": 0.5, "batch_size": 64, "epochs": 3}
+    return SparseCodingRecipe(SparseCodingConfig(**{**base, **settings}))
+
+
+def test_recipe_trains_one_epoch_per_unit_and_evaluates_on_held_out_rows():
+    recipe = _recipe()
+    result = train(recipe, progress=False)
+    coder = recipe.model()
+    assert result.step == 3 and coder.n_iter_ == 3 and coder.n_steps_ == 3 * 6  # 360 training rows, batch 64
+    assert coder.objective_[-1] < coder.objective_[0]
+    np.testing.assert_allclose(np.linalg.norm(coder.components_, axis=1), 1.0, atol=1e-5)
+    metrics = recipe.evaluate()
+    assert metrics["held_out_energy"] == pytest.approx(recipe.held_out[-1])
+    assert 0 < metrics["nonzero_codes"] <= 16
+    assert "held-out mean energy" in recipe.summary(metrics)
+
+
+class _StopAfterFirstEpoch(SparseCodingRecipe):
+    def step(self, index):
+        metrics = super().step(index)
+        signal.raise_signal(signal.SIGINT)
+        return metrics
+
+
+def test_recipe_resumed_from_a_checkpoint_ends_bit_identical(tmp_path):
+    straight = _recipe()
+    train(straight, progress=False)
+    run = RunDirectory.create(tmp_path / "run", model="sparse-coding", config=straight.config)
+    with pytest.raises(Interrupted):  # stopped by a signal after its first epoch, which is checkpointed
+        train(_StopAfterFirstEpoch(straight.config), run=run, progress=False)
+    resumed = _recipe()
+    train(resumed, run=run, resume_from=run.load_checkpoint(), progress=False)
+    expected, found = straight.state_dict()["coders"][0], resumed.state_dict()["coders"][0]
+    for key in ("dictionary", "stat_a", "stat_b", "generator"):
+        assert torch.equal(expected[key], found[key]), key
+    assert expected["objective"] == found["objective"] and straight.held_out == resumed.held_out
+
+
+def test_recipe_divergence_names_the_step_size():
+    with pytest.raises(Diverged, match="diverged at epoch 1.*lower --step-size"):
+        train(_recipe(step_size=50.0), progress=False)
+
+
+def test_lecture_example_runs_through_the_loop_as_the_same_algorithm():
+    recipe = SparseCodingRecipe(SparseCodingConfig(lecture_example=True))
+    assert recipe.total == 30
+    train(recipe, progress=False)
+    plain, augmented = recipe.examples
+    for example in (plain, augmented):
+        reference = lecture_example(example.augmented, epochs=30)
+        assert torch.equal(example.model.dictionary_, reference.model.dictionary_)
+        assert example.model.objective_ == reference.model.objective_
+    metrics = recipe.evaluate()
+    assert metrics["reconstruction_cost_off_data"] < 1e-10  # collapse
+    assert metrics["reconstruction_cost_off_data_augmented"] > 0.1  # none
+    points, _ = _surface(augmented)
+    assert float(augmented.reconstruction_cost(points).max()) > 0.5
+    assert recipe.model() is augmented.model
+
+
+def test_config_is_validated():
+    with pytest.raises(ValueError, match="lecture_example.*expected data"):
+        SparseCodingConfig(lecture_example=True, data="digits").resolved()
+    with pytest.raises(ValueError, match="refit must be one of"):
+        SparseCodingConfig(refit="top3").resolved()
+    with pytest.raises(ValueError, match="step_size must be > 0"):
+        SparseCodingConfig(step_size=0.0).resolved()
+    assert SparseCodingConfig().resolved().epochs == 5
+    assert SparseCodingConfig(epochs=7, lecture_example=True).resolved().epochs == 7
+
+
+def test_figures_keep_their_names(tmp_path):
+    recipe = _recipe(epochs=1)
+    train(recipe, progress=False)
+    names = sorted(path.name for path in recipe.plot(tmp_path))
+    assert names == ["atoms.png", "code_sparsity.png", "reconstructions.png", "training_curve.png"]

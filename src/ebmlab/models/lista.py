@@ -8,15 +8,13 @@ One ISTA step for the lecture's energy ‖y − Wz‖² + α‖z‖₁ (with L =
 LISTA keeps this form for T layers starting from z = 0 and learns :math:`W_e` ``(K, D)``,
 :math:`S` ``(K, K)`` and the thresholds θ ``(K,)``, either shared by all layers (``tied=True``,
 the original LISTA) or one set per layer (untied, as in Chen et al., 2018). At initialisation the
-network computes exactly T ISTA iterations; training then fits FISTA's codes ž on data
-(:func:`train_lista` with ``objective="codes"``), or minimises the energy E(y, Enc(y)) directly
-(``objective="energy"``: the encoder amortises inference).
+network computes exactly T ISTA iterations; training (``ebmlab train lista``,
+:class:`ebmlab.recipes.lista.LISTARecipe`) then fits FISTA's codes ž on data
+(:func:`lista_code_loss`), or minimises the energy E(y, Enc(y)) directly (:func:`lista_energy_loss`:
+the encoder amortises inference).
 """
 
 from __future__ import annotations
-
-import math
-from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
@@ -24,8 +22,9 @@ from torch import Tensor, nn
 from .._validation import as_tensor, check_finite, check_int, check_matrix, check_positive
 from ..sparse import lipschitz_constant, soft_threshold, sparse_energy
 
-__all__ = ["LISTA", "LISTAFit", "code_error", "train_lista"]
+__all__ = ["LISTA", "code_error", "lista_code_loss", "lista_energy_loss"]
 
+#: what LISTA is trained on: FISTA's codes (:func:`lista_code_loss`) or the energy (:func:`lista_energy_loss`)
 OBJECTIVES = ("codes", "energy")
 
 
@@ -105,88 +104,45 @@ class LISTA(nn.Module):
         return self.trajectory(y)[-1]
 
 
-@dataclass(frozen=True)
-class LISTAFit:
-    """A trained LISTA and its per-epoch training losses."""
+def lista_code_loss(
+    model: LISTA, y: Tensor, target: Tensor, *, scale: float = 1.0, deep_supervision: bool = True
+) -> Tensor:
+    """The code-regression loss of LISTA against FISTA's codes ž, normalised by ``scale``.
 
-    model: LISTA
-    losses: list[float]
+    .. math:: \\ell = \\frac{1}{T} \\sum_{t=1}^{T} \\mathrm{mean}_y \\frac{\\|z_t(y) - \\check z(y)\\|^2}{s}
+              \\quad\\text{(deep supervision; else the last layer's term alone)}
 
-
-def train_lista(
-    model: LISTA,
-    y: Tensor,
-    target: Tensor | None = None,
-    *,
-    objective: str = "codes",
-    epochs: int = 50,
-    lr: float = 1e-3,
-    batch_size: int = 256,
-    deep_supervision: bool = True,
-    seed: int = 0,
-    on_epoch: object = None,
-) -> LISTAFit:
-    """Train LISTA with Adam (cosine-decayed learning rate).
-
-    * ``objective="codes"``: minimise ‖Enc(y) − ž‖² against the FISTA codes ``target``; with
-      ``deep_supervision`` every layer's output is fitted (mean over layers), which keeps the
-      intermediate layers meaningful for the error-vs-layers curve.
-    * ``objective="energy"``: minimise E(y, Enc(y)) = ‖y − W Enc(y)‖² + α‖Enc(y)‖₁ (no target).
-
-    ``on_epoch(epoch, loss)`` is called after each epoch when given (the CLI checkpoints there).
+    Deep supervision fits every layer's output, which keeps the intermediate layers meaningful for
+    the error-against-layers curve. ``scale`` s is typically mean ‖ž‖² over the training set.
 
     Shape:
-        y ``(B, D)``, target ``(B, K)``.
+        y ``(B, D)``, target ``(B, K)`` → scalar.
 
     Example:
-        >>> W = torch.nn.functional.normalize(torch.randn(6, 10, generator=torch.Generator().manual_seed(0)), dim=0)
-        >>> y = torch.randn(64, 6, generator=torch.Generator().manual_seed(1))
-        >>> fit = train_lista(LISTA(W, 0.1, n_layers=3), y, objective="energy", epochs=5, batch_size=32)
-        >>> len(fit.losses), fit.losses[-1] <= fit.losses[0]
-        (5, True)
+        >>> net = LISTA(torch.eye(2), alpha=0.0, n_layers=1)  # one ISTA step from 0 with W = I: z ≈ y
+        >>> round(lista_code_loss(net, torch.tensor([[1.0, 2.0]]), torch.tensor([[1.0, 0.0]])).item(), 2)
+        3.99
     """
-    if objective not in OBJECTIVES:
-        raise ValueError(f"objective must be one of {OBJECTIVES}, got objective={objective!r}")
-    check_int(epochs, "epochs")
-    check_int(batch_size, "batch_size")
-    check_positive(lr, "lr")
-    check_matrix(y, "y", columns=model.encoder.shape[2])
-    check_finite(y, "y")
-    if objective == "codes":
-        if target is None:
-            raise ValueError("objective='codes' needs target codes (B, K) from FISTA; got target=None")
-        if tuple(target.shape) != (y.shape[0], model.encoder.shape[1]):
-            raise ValueError(
-                f"target must have shape (B, K) = {(y.shape[0], model.encoder.shape[1])}, got {tuple(target.shape)}"
-            )
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr)
-    steps = epochs * math.ceil(len(y) / batch_size)
-    schedule = torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, steps)
-    generator = torch.Generator().manual_seed(seed)
-    scale = 1.0 if target is None else float(target.pow(2).sum(dim=1).mean().clamp_min(1e-12))
-    losses = []
-    for epoch in range(epochs):
-        order = torch.randperm(len(y), generator=generator).to(y.device)
-        total = 0.0
-        for start in range(0, len(y), batch_size):
-            rows = order[start : start + batch_size]
-            batch = y[rows]
-            if objective == "codes":
-                goal = target[rows]  # (b, K)
-                path = model.trajectory(batch)  # (T, b, K)
-                errors = (path - goal).pow(2).sum(dim=2).mean(dim=1) / scale  # (T,)
-                loss = errors.mean() if deep_supervision else errors[-1]
-            else:
-                codes = model(batch)
-                loss = sparse_energy(batch, model.dictionary, codes, model.alpha).mean()
-            optimizer.zero_grad(set_to_none=True)
-            loss.backward()
-            optimizer.step()
-            schedule.step()
-            total += loss.item() * len(rows)
-        losses.append(total / len(y))
-        if not math.isfinite(losses[-1]):
-            raise FloatingPointError(f"LISTA training diverged at epoch {epoch + 1} with lr={lr}")
-        if callable(on_epoch):
-            on_epoch(epoch + 1, losses[-1])
-    return LISTAFit(model, losses)
+    if tuple(target.shape) != (y.shape[0], model.encoder.shape[1]):
+        raise ValueError(
+            f"target must have shape (B, K) = {(y.shape[0], model.encoder.shape[1])}, got {tuple(target.shape)}"
+        )
+    path = model.trajectory(y)  # (T, B, K)
+    errors = (path - target).pow(2).sum(dim=2).mean(dim=1) / scale  # (T,)
+    return errors.mean() if deep_supervision else errors[-1]
+
+
+def lista_energy_loss(model: LISTA, y: Tensor) -> Tensor:
+    """The energy of LISTA's codes, mean E(y, Enc(y)) = mean ‖y − W Enc(y)‖² + α‖Enc(y)‖₁: the
+    encoder amortises inference (no target codes needed).
+
+    Shape:
+        y ``(B, D)`` → scalar.
+
+    Example:
+        >>> net = LISTA(torch.eye(2), alpha=0.5, n_layers=3)
+        >>> y = torch.tensor([[1.0, -2.0]])
+        >>> round(lista_energy_loss(net, y).item(), 3)  # ISTA with W = I: z ≈ soft(y, α/2) = (0.75, -1.75)
+        1.375
+    """
+    return sparse_energy(y, model.dictionary, model(y), model.alpha).mean()

@@ -17,10 +17,11 @@ The lecture's variants:
 
 * ``refit="top2"``: ž → t = top2(ž), ž₂ = argmin over the atoms t of C[y, Dec(t)], and training
   (and :meth:`SparseCoding.energy`) uses F = E(y, ž₂) (:func:`ebmlab.sparse.top2_refit`).
-* the anti-collapse example (:func:`lecture_example`): 2-D data on the ellipse, 50 points. Any two
-  atoms span the plane, so without augmentation every y is reconstructed and the energy collapses
-  to ≈ 0 everywhere; with ẏ = [1; y] and W = [1; W] the reconstruction must also hit the height 1,
-  so only points near the segments between atoms, i.e. the data manifold, have low energy.
+* the anti-collapse example (:func:`lecture_setup`, :func:`lecture_example`): 2-D data on the
+  ellipse, 50 points. Any two atoms span the plane, so without augmentation every y is
+  reconstructed and the energy collapses to ≈ 0 everywhere; with ẏ = [1; y] and W = [1; W] the
+  reconstruction must also hit the height 1, so only points near the segments between atoms, i.e.
+  the data manifold, have low energy.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ from .._validation import as_tensor, check_finite, check_int, check_matrix, chec
 from ..data import make_ellipse
 from ..sparse import SparseCodeResult, lipschitz_constant, sparse_encode, top2_refit
 
-__all__ = ["LectureExample", "SparseCoding", "augment_with_ones", "lecture_example"]
+__all__ = ["LectureExample", "SparseCoding", "augment_with_ones", "lecture_example", "lecture_setup"]
 
 REFITS = (None, "top2")
 
@@ -73,6 +74,9 @@ class SparseCoding:
         batch_size: mini-batch size; ``None`` for full-batch alternating minimisation.
         refit: ``None`` or ``"top2"`` (the lecture's top-2 rule).
         fit_encode_max_iter, fit_encode_tol: FISTA budget and tolerance while training.
+        fit_encode_step: a fixed FISTA step s on the codes while training; None takes s = 1/L
+            with L = 2λ_max(WᵀW) from power iteration on every batch. Steps beyond 1/L may
+            diverge (beyond 2/L they do).
         transform_max_iter, transform_tol: the same for :meth:`transform`, :meth:`energy`, :meth:`score`.
         dict_init: initial dictionary ``(D, K)`` (atoms as columns), renormalised; by default K
             distinct data rows.
@@ -105,6 +109,7 @@ class SparseCoding:
         refit: str | None = None,
         fit_encode_max_iter: int = 100,
         fit_encode_tol: float = 1e-3,
+        fit_encode_step: float | None = None,
         transform_max_iter: int = 1000,
         transform_tol: float = 1e-6,
         dict_init: Any = None,
@@ -119,6 +124,7 @@ class SparseCoding:
         self.refit = refit
         self.fit_encode_max_iter = fit_encode_max_iter
         self.fit_encode_tol = fit_encode_tol
+        self.fit_encode_step = fit_encode_step
         self.transform_max_iter = transform_max_iter
         self.transform_tol = transform_tol
         self.dict_init = dict_init
@@ -139,6 +145,8 @@ class SparseCoding:
             raise ValueError(f"refit='top2' needs n_components >= 2, got n_components={self.n_components}")
         check_int(self.fit_encode_max_iter, "fit_encode_max_iter")
         check_positive(self.fit_encode_tol, "fit_encode_tol")
+        if self.fit_encode_step is not None:
+            check_positive(self.fit_encode_step, "fit_encode_step")
         check_int(self.transform_max_iter, "transform_max_iter")
         check_positive(self.transform_tol, "transform_tol")
 
@@ -178,7 +186,8 @@ class SparseCoding:
             weak = w.norm(dim=0) <= 1e-8 * (1 + float(w.norm()))
             w[:, weak] = noise[:, weak]
         self._features = features
-        self.dictionary_ = _normalise_columns(w)  # (D, K)
+        # row-major, the layout a checkpoint restores: the BLAS products then round alike after a resume
+        self.dictionary_ = _normalise_columns(w).contiguous()  # (D, K)
         self._stat_a = torch.zeros(self.n_components, self.n_components, dtype=self.dtype, device=device)
         self._stat_b = torch.zeros(features, self.n_components, dtype=self.dtype, device=device)
         self._generator = torch.Generator().manual_seed(self.seed + 1)
@@ -191,24 +200,47 @@ class SparseCoding:
         self._check_fitted()
         return self.dictionary_.T.detach().cpu().numpy()
 
-    def state_dict(self) -> dict[str, Tensor]:
-        """Tensors needed to resume training (for run-directory checkpoints)."""
+    def state_dict(self) -> dict[str, Any]:
+        """Everything training continues from: W, the statistics A and B, the shuffling generator's
+        state, the step counters and the objective history (copies)."""
         self._check_fitted()
-        return {"dictionary": self.dictionary_, "stat_a": self._stat_a, "stat_b": self._stat_b}
+        return {
+            "dictionary": self.dictionary_.clone(),
+            "stat_a": self._stat_a.clone(),
+            "stat_b": self._stat_b.clone(),
+            "generator": self._generator.get_state(),
+            "n_steps": self.n_steps_,
+            "n_iter": self.n_iter_,
+            "objective": list(self.objective_),
+        }
 
-    def load_state_dict(self, state: dict[str, Tensor], n_steps: int, n_iter: int, objective: list[float]) -> None:
-        """Restore :meth:`state_dict` and the step counters (the inverse of a checkpoint)."""
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        """Restore what :meth:`state_dict` returned: training then goes on exactly as it would have.
+
+        Example:
+            >>> X = torch.rand(40, 6, generator=torch.Generator().manual_seed(0))
+            >>> a = SparseCoding(4, alpha=0.1, batch_size=8).initialize(X)
+            >>> b = SparseCoding(4, alpha=0.1, batch_size=8)
+            >>> _ = a.fit_epoch(X)
+            >>> b.load_state_dict(a.state_dict())
+            >>> _ = a.fit_epoch(X), b.fit_epoch(X)
+            >>> torch.equal(a.dictionary_, b.dictionary_)
+            True
+        """
         device = resolve_device(self.device)
         self._features = state["dictionary"].shape[0]
-        self.dictionary_ = state["dictionary"].to(device=device, dtype=self.dtype)
-        self._stat_a = state["stat_a"].to(device=device, dtype=self.dtype)
-        self._stat_b = state["stat_b"].to(device=device, dtype=self.dtype)
-        self._generator = torch.Generator().manual_seed(self.seed + 1 + n_steps)
-        self.n_steps_, self.n_iter_, self.objective_ = n_steps, n_iter, list(objective)
+        self.dictionary_ = state["dictionary"].to(device=device, dtype=self.dtype).clone().contiguous()
+        self._stat_a = state["stat_a"].to(device=device, dtype=self.dtype).clone().contiguous()
+        self._stat_b = state["stat_b"].to(device=device, dtype=self.dtype).clone().contiguous()
+        self._generator = torch.Generator()
+        self._generator.set_state(state["generator"].to(torch.uint8).cpu())
+        self.n_steps_, self.n_iter_ = int(state["n_steps"]), int(state["n_iter"])
+        self.objective_ = [float(value) for value in state["objective"]]
 
     # ------------------------------------------------------------------------------- training
     def _codes_for_training(self, batch: Tensor) -> tuple[Tensor, Tensor]:
-        lipschitz = lipschitz_constant(self.dictionary_)
+        step = self.fit_encode_step
+        lipschitz = lipschitz_constant(self.dictionary_) if step is None else 1.0 / step
         found = sparse_encode(
             batch,
             self.dictionary_,
@@ -259,12 +291,26 @@ class SparseCoding:
             self._step(data, forget=True)
         return self
 
-    def fit_epoch(self, data: Tensor) -> float:
-        """One pass over validated data ``(N, D)`` (shuffled mini-batches); returns the mean energy.
+    def initialize(self, X: Any) -> SparseCoding:
+        """Validate X ``(N, D)`` and start training from scratch: the initial dictionary, zero
+        statistics, fresh counters (what :meth:`fit` does before its first pass)."""
+        self._check_params()
+        for name in ("_features", "dictionary_"):
+            if hasattr(self, name):
+                delattr(self, name)
+        self._initialise(self._data(X))
+        return self
 
-        Used by :meth:`fit` and by the CLI, which checkpoints between epochs.
+    def fit_epoch(self, X: Any) -> float:
+        """One pass over X ``(N, D)`` (shuffled mini-batches, or one full-batch step when
+        ``batch_size`` is None or ≥ N); returns the mean training energy of the pass.
+
+        Used by :meth:`fit` and by ``ebmlab train sparse-coding``, which checkpoints between
+        epochs. A mini-batch whose energy is not finite (diverged codes) ends the pass: that
+        energy is returned as is, and :meth:`fit` raises on it.
         """
         self._check_fitted()
+        data = self._data(X)
         with torch.no_grad():
             if self.batch_size is None or self.batch_size >= len(data):
                 value = self._step(data, forget=False)
@@ -273,24 +319,28 @@ class SparseCoding:
                 total = 0.0
                 for start in range(0, len(data), self.batch_size):
                     rows = order[start : start + self.batch_size]
-                    total += self._step(data[rows], forget=True) * len(rows)
+                    energy = self._step(data[rows], forget=True)
+                    if not math.isfinite(energy):
+                        total = energy * len(data)
+                        break
+                    total += energy * len(rows)
                 value = total / len(data)
-        if not math.isfinite(value):
-            raise FloatingPointError(f"sparse coding diverged at epoch {self.n_iter_ + 1}")
         self.objective_.append(value)
         self.n_iter_ += 1
         return value
 
     def fit(self, X: Any, y: Any = None) -> SparseCoding:
-        """Learn the dictionary from X ``(N, D)`` in ``max_iter`` passes."""
-        self._check_params()
-        for name in ("_features", "dictionary_"):
-            if hasattr(self, name):
-                delattr(self, name)
+        """Learn the dictionary from X ``(N, D)`` in ``max_iter`` passes (:meth:`initialize`, then
+        :meth:`fit_epoch` ``max_iter`` times)."""
+        self.initialize(X)
         data = self._data(X)
-        self._initialise(data)
         for _ in range(self.max_iter):
-            self.fit_epoch(data)
+            value = self.fit_epoch(data)
+            if not math.isfinite(value):
+                raise FloatingPointError(
+                    f"sparse coding diverged at epoch {self.n_iter_} (mean energy {value}); "
+                    f"lower fit_encode_step (now {self.fit_encode_step})"
+                )
         return self
 
     # ------------------------------------------------------------------------------ inference
@@ -336,11 +386,16 @@ class SparseCoding:
 
 @dataclass(frozen=True)
 class LectureExample:
-    """The anti-collapse example: a trained model, its 2-D data, whether y was augmented to [1; y]."""
+    """The anti-collapse example: a model, its 2-D data, whether y is augmented to [1; y]."""
 
     model: SparseCoding
     data: Tensor
     augmented: bool
+
+    @property
+    def inputs(self) -> Tensor:
+        """What the model is trained on: ẏ = [1; y] ``(N, 3)`` when augmented, else y ``(N, 2)``."""
+        return augment_with_ones(self.data) if self.augmented else self.data
 
     def energy(self, points: Tensor) -> Tensor:
         """F(y) = E(y, ž₂) at 2-D points ``(N, 2)`` → ``(N,)`` (augmented first when the model is)."""
@@ -353,7 +408,52 @@ class LectureExample:
         points = points.to(self.model.dtype)
         inputs = augment_with_ones(points) if self.augmented else points
         codes = torch.as_tensor(self.model.transform(inputs))
+        inputs = inputs.to(codes.device)
         return (inputs - codes @ self.model.dictionary_.T).pow(2).sum(dim=1)
+
+
+def lecture_setup(
+    augmented: bool,
+    *,
+    n_samples: int = 50,
+    n_components: int = 12,
+    alpha: float = 0.02,
+    epochs: int = 200,
+    fit_encode_step: float | None = None,
+    seed: int = 0,
+    device: str | torch.device | None = None,
+) -> LectureExample:
+    """The slides' sparse coder, untrained, on its 50 ellipse points, with or without ẏ = [1; y].
+
+    Top-2 rule, full batch, float64, FISTA to 1e-6 while training; the dictionary starts from
+    K data points (with a leading 1 when augmented, W = [1; W]), renormalised. ``model.fit(inputs)``
+    (or :meth:`SparseCoding.initialize` and ``epochs`` calls of :meth:`SparseCoding.fit_epoch`)
+    trains it; :func:`lecture_example` does.
+
+    Example:
+        >>> example = lecture_setup(augmented=True)
+        >>> tuple(example.inputs.shape), example.model.refit
+        ((50, 3), 'top2')
+    """
+    data = make_ellipse(n_samples, seed=seed).y.double()  # (N, 2)
+    inputs = augment_with_ones(data) if augmented else data  # (N, 2|3)
+    generator = torch.Generator().manual_seed(seed)
+    rows = torch.randperm(n_samples, generator=generator)[:n_components]
+    model = SparseCoding(
+        n_components,
+        alpha=alpha,
+        max_iter=epochs,
+        batch_size=None,
+        refit="top2",
+        fit_encode_max_iter=500,
+        fit_encode_tol=1e-6,
+        fit_encode_step=fit_encode_step,
+        dict_init=inputs[rows].T,
+        seed=seed,
+        device=device,
+        dtype=torch.float64,
+    )
+    return LectureExample(model, data, augmented)
 
 
 def lecture_example(
@@ -367,28 +467,15 @@ def lecture_example(
 ) -> LectureExample:
     """Train the slides' sparse coder with the top-2 rule on 50 ellipse points, with or without ẏ = [1; y].
 
-    The dictionary starts from K data points (with a leading 1 when augmented, W = [1; W]),
-    renormalised; full-batch training on F = E(y, ž₂).
+    :func:`lecture_setup`, then ``epochs`` full-batch steps on F = E(y, ž₂).
 
     Example:
         >>> example = lecture_example(augmented=True, epochs=1)
         >>> tuple(example.model.dictionary_.shape), tuple(example.data.shape)
         ((3, 12), (50, 2))
     """
-    data = make_ellipse(n_samples, seed=seed).y.double()  # (N, 2)
-    inputs = augment_with_ones(data) if augmented else data
-    generator = torch.Generator().manual_seed(seed)
-    rows = torch.randperm(n_samples, generator=generator)[:n_components]
-    model = SparseCoding(
-        n_components,
-        alpha=alpha,
-        max_iter=epochs,
-        batch_size=None,
-        refit="top2",
-        fit_encode_max_iter=500,
-        fit_encode_tol=1e-6,
-        dict_init=inputs[rows].T,
-        seed=seed,
-        dtype=torch.float64,
-    ).fit(inputs)
-    return LectureExample(model, data, augmented)
+    example = lecture_setup(
+        augmented, n_samples=n_samples, n_components=n_components, alpha=alpha, epochs=epochs, seed=seed
+    )
+    example.model.fit(example.inputs)
+    return example

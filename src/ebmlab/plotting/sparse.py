@@ -90,9 +90,9 @@ def plot_collapse(examples: Sequence, path: str | os.PathLike[str], resolution: 
         gx, gy, values = energy_grid(example.energy, (-3, 3), (-3, 3), resolution, dtype=torch.float64)
         image = ax.contourf(gx, gy, values, levels=30, cmap="viridis")
         fig.colorbar(image, ax=ax)
-        data = example.data.numpy()
+        data = example.data.cpu().numpy()
         ax.scatter(data[:, 0], data[:, 1], s=8, c="white", edgecolors="black", linewidths=0.3)
-        w = example.model.dictionary_.numpy()
+        w = example.model.dictionary_.detach().cpu().numpy()
         if example.augmented:  # atoms [w0; w] sit at w / w0 on the plane of height 1
             atoms = (w[1:] / np.where(np.abs(w[:1]) > 1e-6, w[:1], np.nan)).T
             ax.scatter(atoms[:, 0], atoms[:, 1], marker="x", c="red", s=30, label="atoms / w0")
