@@ -1,8 +1,9 @@
 """LISTA vs ISTA and FISTA: held-out code error against layers / iterations on the same dictionary.
 
-Dictionary: 128 atoms learned by ebmlab.SparseCoding on 10,000 8 × 8 china.jpg patches (3 passes),
-α = 0.3; targets ž from FISTA to tol 1e-8; LISTA (untied, 16 layers, ISTA initialisation) trained
-with Adam on FISTA's codes (deep supervision), 30 epochs. Held-out: 2,000 other patches.
+The ``ebmlab train lista`` recipe at the benchmark's settings: a dictionary of 128 atoms learned by
+ebmlab.SparseCoding on 8 × 8 china.jpg patches (12,000 drawn, a sixth held out; 3 passes), α = 0.3;
+targets ž from FISTA to tol 1e-8; LISTA (untied, 16 layers, ISTA initialisation) trained with Adam
+on FISTA's codes (deep supervision), 30 epochs, batch 128.
 
 Run: ``python benchmarks/bench_lista.py`` (``--quick``: 3,000 patches, 5 epochs).
 """
@@ -14,10 +15,10 @@ import time
 
 import torch
 
-from ebmlab.data import image_patches
-from ebmlab.models.lista import LISTA, code_error, train_lista
-from ebmlab.models.sparse_coding import SparseCoding
+from ebmlab.models.lista import code_error
+from ebmlab.recipes.lista import LISTAConfig, LISTARecipe
 from ebmlab.sparse import sparse_encode
+from ebmlab.training import train
 
 
 def main() -> None:
@@ -28,13 +29,12 @@ def main() -> None:
     parser.add_argument("--threads", type=int, default=2)
     args = parser.parse_args()
     torch.set_num_threads(args.threads)
-    n_train, epochs = (2500, 5) if args.quick else (10000, args.epochs)
-    patches = torch.from_numpy(image_patches(n_train + 2000, 8, seed=1))
-    train, test = patches[:n_train], patches[n_train:]
+    n_samples, epochs = (3000, 5) if args.quick else (12000, args.epochs)
     alpha = 0.3
-    dictionary = SparseCoding(128, alpha=alpha, max_iter=3, batch_size=256).fit(train).dictionary_
-    target = sparse_encode(train, dictionary, alpha, max_iter=5000, tol=1e-8).codes
-    exact = sparse_encode(test, dictionary, alpha, max_iter=5000, tol=1e-8).codes
+    config = LISTAConfig(n_samples=n_samples, alpha=alpha, layers=args.layers, epochs=epochs, batch_size=128, seed=1)
+    recipe = LISTARecipe(config)
+    recipe.model()  # a new run's set-up: the dictionary and FISTA's target codes
+    dictionary, test, exact = recipe.dictionary, recipe.test_data, recipe.exact
     print(f"held-out nonzero fraction {(exact != 0).float().mean():.3f}")
     print("| iterations / layers | ISTA | FISTA (Beck & Teboulle, no restart) | FISTA with adaptive restart |")
     print("|---|---|---|---|")
@@ -45,10 +45,10 @@ def main() -> None:
         plain_errors[k] = code_error(plain, exact)
         fista_errors[k] = code_error(sparse_encode(test, dictionary, alpha, max_iter=k, tol=1e-14).codes, exact)
         print(f"| {k} | {ista:.3e} | {plain_errors[k]:.3e} | {fista_errors[k]:.3e} |")
-    net = LISTA(dictionary, alpha, args.layers)
     start = time.perf_counter()
-    train_lista(net, train, target, epochs=epochs, lr=1e-3, batch_size=128)
+    train(recipe, progress=False)
     seconds = time.perf_counter() - start
+    net = recipe.model()
     with torch.no_grad():
         errors = [code_error(z, exact) for z in net.trajectory(test)]
     print(f"\nLISTA ({args.layers} untied layers, {epochs} epochs, {seconds:.0f} s training) held-out error per layer:")
