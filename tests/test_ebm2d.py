@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import json
+import re
+
+import numpy as np
 import pytest
 import torch
 
@@ -9,9 +13,18 @@ from ebmlab.cli import main
 from ebmlab.data import TOYS, sample_toy
 from ebmlab.losses import contrastive_divergence_loss
 from ebmlab.metrics import gaussian_mmd
-from ebmlab.models.ebm2d import EBM2DConfig, MLPEnergy, _training_step, train_ebm2d
-from ebmlab.runs import RunDirectory
-from ebmlab.samplers import DivergedChainError
+from ebmlab.models.ebm2d import MLPEnergy, _training_step
+from ebmlab.recipes import load_run
+from ebmlab.recipes.ebm2d import EBM2DConfig, EBM2DRecipe
+from ebmlab.training import Diverged, RunDirectory, train
+
+SMALL = dict(hidden=8, buffer_size=128, batch_size=16, n_data=128, n_eval=64, eval_steps=2)
+
+
+def train_ebm2d(config, **kwargs):
+    recipe = EBM2DRecipe(config)
+    train(recipe, progress=False, log_every=recipe.log_every, **kwargs)
+    return recipe
 
 
 @pytest.mark.parametrize("hidden", [(7,), (16, 16), (8, 12, 5)])
@@ -68,79 +81,101 @@ def test_bad_toy_and_config():
     with pytest.raises(ValueError, match="toy must be one of"):
         sample_toy("swissroll", 10)
     with pytest.raises(ValueError, match="method must be one of"):
-        EBM2DConfig(method="nce").validated()
+        EBM2DRecipe(EBM2DConfig(method="nce"))
+    with pytest.raises(ValueError, match="step_size must be > 0"):
+        EBM2DRecipe(EBM2DConfig(step_size=0.0))
+    with pytest.raises(ValueError, match="n_eval must be >= 2"):
+        EBM2DRecipe(EBM2DConfig(n_eval=1))
     with pytest.raises(ValueError, match="samples must be a tensor of shape"):
         gaussian_mmd(torch.zeros(1, 2), torch.zeros(5, 2))
 
 
 @pytest.mark.parametrize("method", ["pcd", "cd"])
 def test_training_moves_samples_to_the_density(method):
-    config = EBM2DConfig(toy="8gaussians", method=method, iterations=400, hidden=64, n_eval=1000, eval_steps=50)
-    fit = train_ebm2d(config, show_progress=False)
+    config = EBM2DConfig(toy="8gaussians", method=method, steps=400, hidden=64, n_eval=1000, eval_steps=50)
+    fit = train_ebm2d(config).fit()
     noise = torch.rand(1000, 2, generator=torch.Generator().manual_seed(0)) * 9 - 4.5
     reference = sample_toy("8gaussians", 1000, seed=7)
     # CD-k never runs chains far from the data, so its samples from noise are worse (a known weakness)
     assert fit.mmd < (0.5 if method == "pcd" else 0.8) * gaussian_mmd(noise, reference)
     assert abs(fit.mmd_baseline) < 0.002
+    assert len(fit.losses) == 400 and fit.samples.shape == (1000, 2)
     # the energy is lower on the data than on uniform noise
     with torch.no_grad():
         assert fit.model(reference).mean() < fit.model(noise).mean()
 
 
-def test_divergent_chain_stops_training_with_a_clear_error():
-    config = EBM2DConfig(
-        iterations=5, hidden=8, buffer_size=64, batch_size=16, step_size=1e30, noise_scale=0.0, n_data=64
-    )
-    with pytest.raises(DivergedChainError, match=r"step \d+ of 20 with step_size=1e\+30"):
-        train_ebm2d(config, show_progress=False)
+def test_step_returns_a_device_tensor_and_keeps_every_loss():
+    recipe = EBM2DRecipe(EBM2DConfig(steps=3, **SMALL))
+    metrics = recipe.step(0)
+    assert isinstance(metrics["loss"], torch.Tensor) and metrics["loss"].ndim == 0  # no host sync per step
+    assert metrics["epoch"] == pytest.approx(16 / 128)
+    recipe.step(1)
+    assert recipe.losses().shape == (2,) and float(recipe.losses()[0]) == float(metrics["loss"])
 
 
-def test_resume_continues_from_checkpoint(tmp_path):
-    small = dict(hidden=8, buffer_size=128, batch_size=16, n_data=128, n_eval=64, eval_steps=2, log_every=5)
-    full = train_ebm2d(EBM2DConfig(iterations=20, **small), show_progress=False)
-    run = RunDirectory(tmp_path)
-    train_ebm2d(EBM2DConfig(iterations=10, checkpoint_every=10, **small), run=run, show_progress=False)
-    resumed = train_ebm2d(
-        EBM2DConfig(iterations=20, checkpoint_every=10, **small), run=run, resume=True, show_progress=False
-    )
-    assert len(resumed.losses) == 20 and resumed.losses[:10] == pytest.approx(full.losses[:10])
-    assert [row["step"] for row in run.read_metrics() if "loss" in row] == [5, 10, 15, 20]
+def test_non_finite_chain_names_the_step_size():
+    recipe = EBM2DRecipe(EBM2DConfig(steps=5, step_size=1e3, noise_scale=0.0, **SMALL))
+    with torch.no_grad():
+        recipe.energy.output.weight.mul_(1e36)  # energies and gradients overflow after one Langevin step
+    recipe.initial_scale *= 1e36  # (as if the model had been initialised so)
+    message = r"diverged at step 1: a Langevin chain reached a NaN or infinite energy at step \d+ of 20; lower --step"
+    with pytest.raises(Diverged, match=message) as error:
+        train(recipe, progress=False)
+    assert error.value.setting == "--step-size" and error.value.step == 1
+
+
+@pytest.mark.parametrize("step_size", [1e6, 1e30])
+def test_escaping_chains_name_the_step_size(step_size):
+    """Huge Langevin steps may keep the energies finite but throw the chains far off: caught before the
+    update that would use them (which would turn the parameters to NaN)."""
+    config = EBM2DConfig(steps=60, step_size=step_size, noise_scale=0.0, **SMALL)
+    message = r"diverged at step 1: Langevin chains ran to \|y\| = .*, beyond 450; lower --step-size \(now "
+    with pytest.raises(Diverged, match=message + re.escape(f"{step_size:g})")) as error:
+        train_ebm2d(config)
+    assert error.value.setting == "--step-size"
+
+
+def test_exploding_parameters_name_the_learning_rate():
+    """With lr = 1e6 the chains diverge too, but only because Adam blew the energy up."""
+    with pytest.raises(Diverged, match=r"parameters grew .*; lower --lr \(now 1e\+06\)") as error:
+        train_ebm2d(EBM2DConfig(steps=60, lr=1e6, **SMALL))
+    assert error.value.setting == "--lr"
+
+
+@pytest.mark.parametrize("method", ["pcd", "cd"])
+def test_extended_budget_resumes_exactly(tmp_path, method):
+    """20 steps straight equal 10 steps, a checkpoint, and 10 more (generators, buffer, Adam restored)."""
+    straight = train_ebm2d(EBM2DConfig(method=method, steps=20, **SMALL))
+    config = EBM2DConfig(method=method, steps=10, **SMALL)
+    run = RunDirectory.create(tmp_path / "run", model="ebm2d", config=config)
+    train_ebm2d(config, run=run, checkpoint_every=5)
+    resumed = EBM2DRecipe(EBM2DConfig(method=method, steps=20, **SMALL))
+    train(resumed, run=run, resume_from=run.load_checkpoint(), log_every=5, progress=False)
+    for key, tensor in straight.energy.state_dict().items():
+        assert torch.equal(tensor, resumed.energy.state_dict()[key]), key
+    assert torch.equal(straight.losses(), resumed.losses())
+    if method == "pcd":
+        assert torch.equal(straight.buffer.states, resumed.buffer.states)
+    assert torch.equal(straight.sample(8, seed=3), resumed.sample(8, seed=3))
 
 
 def test_cli_ebm2d(tmp_path, capsys):
-    args = [
-        "train",
-        "ebm2d",
-        "--toy",
-        "moons",
-        "--iterations",
-        "20",
-        "--hidden",
-        "16",
-        "--buffer-size",
-        "256",
-        "--out",
-        str(tmp_path),
-        "--no-progress",
-    ]
-    assert main(args) == 0
-    for name in ("energy.png", "samples.png", "training_curve.png", "config.json", "metrics.jsonl"):
-        assert (tmp_path / name).exists(), name
-    assert "MMD^2" in capsys.readouterr().out
-    bad = [
-        "train",
-        "ebm2d",
-        "--iterations",
-        "2",
-        "--step-size",
-        "1e30",
-        "--noise-scale",
-        "0",
-        "--hidden",
-        "8",
-        "--out",
-        str(tmp_path / "bad"),
-        "--no-progress",
-    ]
-    assert main(bad) == 2
-    assert "step_size=1e+30" in capsys.readouterr().err
+    out = tmp_path / "run"
+    args = ["train", "ebm2d", "--toy", "moons", "--steps", "20", "--hidden", "16", "--buffer-size", "256"]
+    assert main([*args, "--out", str(out), "--no-progress"]) == 0
+    for name in ("energy.png", "samples.png", "training_curve.png", "config.json", "metrics.jsonl", "summary.json"):
+        assert (out / name).exists(), name
+    printed = capsys.readouterr().out
+    assert "ebm2d: 20 steps; MMD^2 of 2000 samples to the true moons density" in printed
+    summary = json.loads((out / "summary.json").read_text())
+    assert summary["status"] == "finished" and summary["unit"] == "step" and "mmd" in summary["metrics"]
+    assert load_run(out).model.layers[0].weight.shape == (16, 2)
+    assert main(["sample", str(out), "-n", "16", "--out", str(tmp_path / "s.png")]) == 0
+    assert np.load(tmp_path / "s.npy").shape == (16, 2)
+    bad = ["train", "ebm2d", "--steps", "2", "--step-size", "1e30", "--noise-scale", "0", "--hidden", "8"]
+    assert main([*bad, "--out", str(tmp_path / "bad"), "--no-progress"]) == 1
+    assert "lower --step-size (now 1e+30)" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stopped:  # --iterations became --steps
+        main(["train", "ebm2d", "--iterations", "5"])
+    assert stopped.value.code == 2

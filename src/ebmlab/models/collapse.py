@@ -8,7 +8,9 @@ whose zero-temperature free energy has a closed form (ridge regression):
 
 .. math:: F_\\infty(y) = \\min_z E(y, z) = \\lambda\\, (y - b)^\\top (W W^\\top + \\lambda I)^{-1} (y - b).
 
-The data lie near a line segment in the plane (a 1-D manifold). Three ways to train it:
+The data lie near a line segment in the plane (a 1-D manifold). Three ways to train it
+(:data:`SHAPINGS`; :func:`shaping_loss` gives each one's loss, and ``ebmlab train collapse``,
+:class:`ebmlab.recipes.collapse.CollapseRecipe`, trains all three side by side):
 
 * ``"energy"``: the energy loss :math:`\\mathrm{mean}_i F(y_i)` only. Growing ``W`` drives
   :math:`F \\to 0` everywhere: the energy **collapses** to a flat surface;
@@ -25,7 +27,6 @@ manifold minus that on it (0 for a flat energy).
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 
 import torch
 from torch import Tensor, nn
@@ -35,17 +36,18 @@ from ..energy import Energy, RealLatent
 from ..losses import energy_loss, simple_contrastive_loss
 
 __all__ = [
+    "BOX",
     "SHAPINGS",
-    "CollapseFit",
     "LinearLatentEnergy",
     "energy_spread",
     "line_data",
-    "train_collapse",
+    "shaping_loss",
+    "uniform_negatives",
 ]
 
 SHAPINGS = ("energy", "contrastive", "regularised")
 DIRECTION = (math.cos(math.pi / 6), math.sin(math.pi / 6))  # the manifold: t (cos 30°, sin 30°), |t| <= 2
-BOX = 3.0
+BOX = 3.0  # contrastive negatives are uniform on [-BOX, BOX]^2
 
 
 class LinearLatentEnergy(Energy):
@@ -79,14 +81,16 @@ class LinearLatentEnergy(Energy):
 
     def best_latent(self, y: Tensor) -> Tensor:
         """ž = (WᵀW + λI)⁻¹ Wᵀ (y − b). Shape: y ``(B, D)`` → ``(B, K)``."""
-        gram = self.weight.t() @ self.weight + self.ridge * torch.eye(self.latent.dim, dtype=y.dtype)  # (K, K)
+        identity = torch.eye(self.latent.dim, dtype=y.dtype, device=y.device)  # (K, K)
+        gram = self.weight.t() @ self.weight + self.ridge * identity  # (K, K)
         return torch.linalg.solve(gram, ((y - self.bias) @ self.weight).t()).t()
 
     def free_energy(self, y: Tensor, beta: float = math.inf, x: Tensor | None = None) -> Tensor:
         if not math.isinf(beta):
             raise ValueError(f"LinearLatentEnergy has a closed form for beta=inf only, got beta={beta}")
         residual = y - self.bias  # (B, D)
-        outer = self.weight @ self.weight.t() + self.ridge * torch.eye(y.shape[1], dtype=y.dtype)  # (D, D)
+        identity = torch.eye(y.shape[1], dtype=y.dtype, device=y.device)  # (D, D)
+        outer = self.weight @ self.weight.t() + self.ridge * identity  # (D, D)
         # a D x D inverse then one product: faster than a batched solve for the small D used here
         solved = residual @ torch.linalg.inv(outer)  # (B, D); outer is symmetric
         return self.ridge * (residual * solved).sum(1)
@@ -109,6 +113,62 @@ def line_data(n_samples: int = 500, *, noise: float = 0.05, seed: int = 0) -> Te
     return t * torch.tensor(DIRECTION) + noise * torch.randn(n_samples, 2, generator=generator)
 
 
+def uniform_negatives(count: int, generator: torch.Generator | None = None) -> Tensor:
+    """``count`` points uniform on the square ``[-BOX, BOX]²``, the contrastive shaping's negatives ȳ.
+
+    Shape:
+        → ``(S, 2)``.
+
+    Example:
+        >>> points = uniform_negatives(1000, torch.Generator().manual_seed(0))
+        >>> tuple(points.shape), bool(points.abs().max() <= BOX)
+        ((1000, 2), True)
+    """
+    count = check_int(count, "count")
+    return (2 * torch.rand(count, 2, generator=generator) - 1) * BOX
+
+
+def shaping_loss(
+    energy: LinearLatentEnergy,
+    y: Tensor,
+    shaping: str,
+    negatives: Tensor | None = None,
+    *,
+    margin: float = 1.0,
+) -> Tensor:
+    """The loss one of :data:`SHAPINGS` minimises (module doc), from the free energies F(y) and F(ȳ).
+
+    ``"energy"`` and ``"regularised"``: the energy loss :math:`\\mathrm{mean}_i F(y_i)` (the
+    regularised shaping also holds the columns of W at unit norm after each update, see
+    :meth:`LinearLatentEnergy.normalise_columns`). ``"contrastive"``: the simple contrastive loss
+    :math:`\\mathrm{mean}_i [F(y_i)]^+ + [m - \\min_j F(\\bar y_{ij})]^+`, the ``M`` negatives of
+    example ``i`` being rows ``i·M … i·M + M − 1`` of ``negatives``.
+
+    Shape:
+        y ``(B, D)``, negatives ``(B·M, D)`` → scalar.
+
+    Example:
+        >>> energy = LinearLatentEnergy(seed=0)
+        >>> y = line_data(8)
+        >>> bool(shaping_loss(energy, y, "energy") == energy.free_energy(y).mean())
+        True
+        >>> shaping_loss(energy, y, "contrastive", uniform_negatives(8 * 4), margin=1.0).shape
+        torch.Size([])
+    """
+    if shaping not in SHAPINGS:
+        raise ValueError(f"shaping must be one of {SHAPINGS}, got shaping={shaping!r}")
+    positive = energy.free_energy(y)  # (B,)
+    if shaping != "contrastive":
+        return energy_loss(positive)
+    if negatives is None or negatives.ndim != 2 or negatives.shape[0] % y.shape[0] or not negatives.shape[0]:
+        shape = None if negatives is None else tuple(negatives.shape)
+        raise ValueError(
+            f"the contrastive shaping needs negatives of shape (B*M, D) with B={y.shape[0]}, M >= 1, got {shape}"
+        )
+    negative = energy.free_energy(negatives).reshape(y.shape[0], -1)  # (B, M)
+    return simple_contrastive_loss(positive, negative, margin=margin)
+
+
 def energy_spread(energy: LinearLatentEnergy, *, offset: float = 1.0, n_points: int = 201) -> float:
     """Mean F at points ``offset`` away from the manifold minus mean F on it (0 when the energy is flat).
 
@@ -117,71 +177,16 @@ def energy_spread(energy: LinearLatentEnergy, *, offset: float = 1.0, n_points: 
         >>> energy_spread(energy) > 0
         True
     """
-    t = torch.linspace(-2, 2, n_points).unsqueeze(1)  # (S, 1)
-    u = torch.tensor(DIRECTION)
-    normal = torch.tensor([-DIRECTION[1], DIRECTION[0]])
+    return float(_spread(energy, offset, n_points))
+
+
+def _spread(energy: LinearLatentEnergy, offset: float = 1.0, n_points: int = 201) -> Tensor:
+    """:func:`energy_spread` as a 0-dim tensor on the energy's device (no host synchronisation)."""
+    device = energy.weight.device
+    t = torch.linspace(-2, 2, n_points, device=device).unsqueeze(1)  # (S, 1)
+    u = torch.tensor(DIRECTION, device=device)
+    normal = torch.tensor([-DIRECTION[1], DIRECTION[0]], device=device)
     on = t * u  # (S, 2)
     off = torch.cat([on + offset * normal, on - offset * normal])  # (2S, 2)
     with torch.no_grad():
-        return float(energy.free_energy(off).mean() - energy.free_energy(on).mean())
-
-
-@dataclass(frozen=True)
-class CollapseFit:
-    """One trained collapse model: its energy, the shaping used, the loss curve and the energy spread."""
-
-    model: LinearLatentEnergy
-    shaping: str
-    data: Tensor
-    losses: list[float]
-    spread: float
-
-
-def train_collapse(
-    shaping: str,
-    *,
-    steps: int = 300,
-    lr: float = 0.1,
-    margin: float = 1.0,
-    n_negatives: int = 16,
-    n_samples: int = 500,
-    seed: int = 0,
-) -> CollapseFit:
-    """Train :class:`LinearLatentEnergy` on :func:`line_data` with one of :data:`SHAPINGS` (module doc).
-
-    Full-batch Adam for ``steps``; the contrastive loss draws ``n_negatives`` uniform negatives on
-    ``[-3, 3]²`` per example each step and pushes up the most offending one to ``margin``.
-
-    Example:
-        >>> fit = train_collapse("regularised", steps=20, n_samples=50)  # see tests/test_collapse.py for all three
-        >>> fit.spread > 0.5
-        True
-    """
-    if shaping not in SHAPINGS:
-        raise ValueError(f"shaping must be one of {SHAPINGS}, got shaping={shaping!r}")
-    steps = check_int(steps, "steps")
-    check_positive(lr, "lr")
-    check_positive(margin, "margin")
-    n_negatives = check_int(n_negatives, "n_negatives")
-    data = line_data(n_samples, seed=seed)  # (B, 2)
-    model = LinearLatentEnergy(2, 2, ridge=0.5, seed=seed)
-    if shaping == "regularised":
-        model.normalise_columns()
-    optimizer = torch.optim.Adam(model.parameters(), lr=lr, betas=(0.9, 0.9))
-    generator = torch.Generator().manual_seed(seed + 1)
-    losses = []
-    for _ in range(steps):
-        positive = model.free_energy(data)  # (B,)
-        if shaping == "contrastive":
-            negatives = (2 * torch.rand(n_samples * n_negatives, 2, generator=generator) - 1) * BOX  # (B*M, 2)
-            negative_energy = model.free_energy(negatives).reshape(n_samples, n_negatives)  # (B, M)
-            loss = simple_contrastive_loss(positive, negative_energy, margin=margin)
-        else:
-            loss = energy_loss(positive)
-        optimizer.zero_grad()
-        loss.backward()
-        optimizer.step()
-        if shaping == "regularised":
-            model.normalise_columns()
-        losses.append(float(loss.detach()))
-    return CollapseFit(model, shaping, data, losses, energy_spread(model))
+        return energy.free_energy(off).mean() - energy.free_energy(on).mean()
