@@ -37,6 +37,9 @@ def save_figure(fig: Any, path: str | os.PathLike[str], dpi: int = 110) -> Path:
     os.close(handle)
     try:
         fig.savefig(tmp, dpi=dpi, bbox_inches="tight")
+        mask = os.umask(0)
+        os.umask(mask)
+        os.chmod(tmp, 0o666 & ~mask)  # mkstemp's 0600 would hide the figure from other users
         os.replace(tmp, path)
     finally:
         if os.path.exists(tmp):

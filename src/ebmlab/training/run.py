@@ -32,7 +32,7 @@ from safetensors.torch import save_file
 from .errors import RunError
 from .state import flatten_state, unflatten_state
 
-__all__ = ["Checkpoint", "RunDirectory", "jsonable"]
+__all__ = ["Checkpoint", "RunDirectory", "atomic_write", "jsonable"]
 
 CHECKPOINT = "checkpoint.safetensors"
 FORMAT = 1
@@ -76,12 +76,20 @@ def _fsync_dir(path: Path) -> None:
         os.close(handle)
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def atomic_write(path: Path, write: Callable[[str], None]) -> None:
-    """Call ``write(tmp)`` for a temporary file beside ``path``, fsync it, then rename it over ``path``."""
+    """Call ``write(tmp)`` for a temporary file beside ``path``, fsync it, then rename it over ``path``
+    (with the permissions a plain ``open`` would give, not ``mkstemp``'s private 0600)."""
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     os.close(handle)
     try:
         write(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
         with open(tmp, "rb+") as stream:
             os.fsync(stream.fileno())
         os.replace(tmp, path)
