@@ -13,7 +13,7 @@ from abc import ABC, abstractmethod
 import torch
 from torch import Tensor, nn
 
-from .free_energy import free_energy
+from .kernels.free_energy import free_energy
 
 __all__ = ["Energy", "FiniteLatent", "GridLatent", "LatentSpace", "OneHotLatent", "RealLatent"]
 

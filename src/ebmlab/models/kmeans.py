@@ -35,8 +35,8 @@ from torch import Tensor, nn
 
 from .._validation import as_tensor, check_finite, check_int, check_matrix, check_positive, resolve_device, to_caller
 from ..energy import Energy, OneHotLatent
-from ..free_energy import free_energy, softmin
 from ..inference import ArgminResult, InferenceResult, exhaustive_argmin
+from ..kernels.free_energy import free_energy, softmin
 from ._kmeans_accel import AcceleratedLloyd, LloydRun
 
 __all__ = [

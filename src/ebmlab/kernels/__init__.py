@@ -1,0 +1,11 @@
+"""functional kernels: pure tensor functions.
+
+Each kernel takes tensors and returns tensors, validates its input at the public entry point and
+holds no state; models, losses and recipes call them.
+
+* :mod:`~ebmlab.kernels.free_energy` — the free energy F_β over a finite latent set and its
+  gradient, the Gibbs distribution (:func:`free_energy`, :func:`softmin`);
+* :mod:`~ebmlab.kernels.alignment` — free energies over latent alignments (Viterbi and forward
+  recursions on the CTC graph and the homework's graph), the best alignment and unconstrained
+  decoding.
+"""
