@@ -7,7 +7,8 @@
 * :mod:`~ebmlab.data.mnist` — MNIST and Fashion-MNIST from IDX files (:func:`load_mnist`, :func:`load_idx`);
 * :mod:`~ebmlab.data.arrays` — a data matrix by name or ``.npy``/``.csv`` path (:func:`load_data`);
 * :mod:`~ebmlab.data.binarize` — binarised MNIST (:func:`binarize_static`, :func:`binarize_dynamic`);
-* :mod:`~ebmlab.data.words` — rendered word images for transcription (:func:`words`).
+* :mod:`~ebmlab.data.words` — rendered word images for transcription (:func:`words`,
+  :func:`characters`, :func:`collate_words`, :func:`read_word_image`).
 
 **Data root.** Files that do not ship with a library (MNIST, Fashion-MNIST) are looked for under one
 folder, resolved by :func:`data_home` in this order:
@@ -37,27 +38,49 @@ from .ellipse import EllipseData, ellipse_radius, make_ellipse
 from .images import SAMPLE_IMAGES, image_patches, local_contrast_normalize, sample_images
 from .mnist import MNIST_NAMES, load_idx, load_mnist
 from .toys import TOYS, sample_toy, toy_limits
+from .words import (
+    LETTERS,
+    WordBatch,
+    WordImages,
+    characters,
+    collate_words,
+    decode_word,
+    encode_word,
+    read_word_image,
+    render_word,
+    words,
+)
 
 __all__ = [
     "BINARIZATIONS",
     "DATA_NAMES",
+    "LETTERS",
     "MNIST_NAMES",
     "SAMPLE_IMAGES",
     "TOYS",
     "ArrayDataset",
+    "WordBatch",
+    "WordImages",
     "DataFileError",
     "binarize_dynamic",
     "binarize_static",
+    "characters",
+    "collate_words",
+    "decode_word",
     "EllipseData",
     "data_home",
     "ellipse_radius",
+    "encode_word",
     "image_patches",
     "load_data",
     "load_idx",
     "load_mnist",
     "local_contrast_normalize",
     "make_ellipse",
+    "read_word_image",
+    "render_word",
     "sample_images",
     "sample_toy",
     "toy_limits",
+    "words",
 ]

@@ -22,6 +22,7 @@ __all__ = ["RECIPES", "LoadedRun", "Recipe", "config_from_dict", "load_run", "re
 
 #: model name -> "module:class" of its recipe
 RECIPES: dict[str, str] = {
+    "autoencoder": "ebmlab.recipes.vae:AutoencoderRecipe",
     "collapse": "ebmlab.recipes.collapse:CollapseRecipe",
     "conv-sparse-coding": "ebmlab.recipes.conv_sparse_coding:ConvSparseCodingRecipe",
     "dae": "ebmlab.recipes.dae:DAERecipe",
@@ -31,6 +32,8 @@ RECIPES: dict[str, str] = {
     "lista": "ebmlab.recipes.lista:LISTARecipe",
     "rbm": "ebmlab.recipes.rbm:RBMRecipe",
     "sparse-coding": "ebmlab.recipes.sparse_coding:SparseCodingRecipe",
+    "words": "ebmlab.recipes.words:WordsRecipe",
+    "vae": "ebmlab.recipes.vae:VAERecipe",
 }
 
 
@@ -66,7 +69,8 @@ def load_run(path: str | os.PathLike[str], *, device: str | None = None) -> Load
         >>> import tempfile
         >>> from ebmlab.cli import main
         >>> out = tempfile.mkdtemp() + "/run"
-        >>> main(["train", "ellipse", "--epochs", "3", "--out", out, "--no-progress", "--no-plots"])  # doctest: +ELLIPSIS
+        >>> flags = ["--epochs", "3", "--out", out, "--no-progress", "--no-plots"]
+        >>> main(["train", "ellipse", *flags])  # doctest: +ELLIPSIS
         ellipse: 3 epochs; energy loss ...
         run saved in ...
         0
