@@ -178,3 +178,14 @@ def test_help_is_fast_and_imports_no_torch():
         check=True,
     )
     assert done.stdout.strip() == "False"
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_cli_checkpoint_default_is_the_recipes(name):
+    """The CLI states each recipe's checkpoint interval again (it must not import torch for --help)."""
+    from ebmlab.cli import build_parser
+    from ebmlab.recipes import recipe_class
+
+    parser = build_parser()
+    args = parser.parse_args(["train", name])
+    assert args.checkpoint_every == recipe_class(name).checkpoint_every
