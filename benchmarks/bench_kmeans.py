@@ -55,7 +55,7 @@ def blobs(n: int, d: int, k: int, seed: int = 0) -> np.ndarray:
 def mnist() -> np.ndarray:
     from ebmlab.data import load_mnist
 
-    images, _ = load_mnist("train", root="/work/shared/data")
+    images, _ = load_mnist("train", root=Path(__file__).resolve().parents[2] / "shared" / "data")
     return (images.reshape(len(images), -1) / 255.0).astype(np.float32)
 
 

@@ -23,6 +23,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import time
+from pathlib import Path
 
 import numpy as np
 import torch
@@ -42,6 +43,8 @@ from ebmlab.models.rbm import (
 PAUSE = 0.2  # seconds between the two libraries' epochs (untimed)
 QUALITY_EPOCHS = 30  # about 2.5 minutes of one-thread CPU time at ~4.5 s/epoch
 QUALITY_LR = 0.01  # with momentum 0.9 the effective step is 0.1; 0.05 (0.5) gave sharp models AIS cannot evaluate
+
+SHARED_DATA = Path(__file__).resolve().parents[2] / "shared" / "data"  # ../shared/data beside the checkout
 
 
 def _binarised(split: str, root: str, limit: int | None) -> np.ndarray:
@@ -160,7 +163,9 @@ def quality(args: argparse.Namespace, train: torch.Tensor, test: torch.Tensor) -
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--root", default="/work/shared/data", help="folder holding mnist/ IDX files")
+    parser.add_argument(
+        "--root", default=str(SHARED_DATA), help="folder holding mnist/ IDX files (default: ../shared/data)"
+    )
     parser.add_argument("--epochs", type=int, default=10)
     parser.add_argument("--lr", type=float, default=0.05)
     parser.add_argument("--hidden", type=int, default=500)
