@@ -250,7 +250,8 @@ def run_runs(args: argparse.Namespace) -> int:
                 step = run.load_checkpoint().step
             except RunError:
                 status = "damaged"
-        key = next(iter(k for k in ("loss", "inertia", "mmd", "log_likelihood_test") if k in metrics), None)
+        preferred = ("inertia", "mmd", "word_accuracy", "test_elbo", "log_likelihood_test", "loss")
+        key = next(iter(k for k in preferred if k in metrics), None)
         shown = f"{key} {metrics[key]:.5g}" if key else "-"
         stamp = max(entry.stat().st_mtime for entry in path.iterdir())
         total = summary.get("total")

@@ -25,8 +25,8 @@ def data_home(root: str | os.PathLike[str] | None = None) -> Path:
     """The data root: ``root`` if given (CLI ``--data-root``), else ``$EBMLAB_DATA``, else ``~/.cache/ebmlab``.
 
     Example:
-        >>> data_home("/tmp/somewhere").as_posix()
-        '/tmp/somewhere'
+        >>> data_home("data/somewhere").as_posix()
+        'data/somewhere'
     """
     if root is not None:
         if not isinstance(root, (str, os.PathLike)):
