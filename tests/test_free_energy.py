@@ -97,3 +97,19 @@ def test_bad_energies():
         free_energy([1.0, 2.0])
     with pytest.raises(ValueError, match="no latent values"):
         free_energy(torch.zeros(2, 0))
+
+
+def test_numpy_beta_bad_dim_and_infinite_rows():
+    """Inputs that used to escape as deep errors: numpy scalars for beta, an out-of-range dim, and rows
+    with no allowed latent (all +inf: F = +inf, not NaN) or a -inf energy (F = -inf)."""
+    energies = torch.tensor([[0.0, 1.0, 4.0]])
+    assert torch.equal(free_energy(energies, beta=np.float32(2.0)), free_energy(energies, 2.0))
+    assert torch.equal(free_energy(energies, beta=np.int64(3)), free_energy(energies, 3.0))
+    with pytest.raises(ValueError, match=r"dim must be an integer in \[-2, 1\].*got dim=5"):
+        free_energy(energies, 1.0, dim=5)
+    rows = torch.tensor([[math.inf] * 3, [0.0, math.inf, 1.0], [-math.inf, 0.0, 1.0]])
+    for beta in (1e-7, 1.0, 1e6):
+        values = free_energy(rows, beta)
+        assert values[0] == math.inf and values[2] == -math.inf
+        expected = -(torch.logsumexp(-beta * torch.tensor([0.0, 1.0]), 0) - math.log(3)) / beta
+        assert torch.allclose(values[1], expected, rtol=1e-5)

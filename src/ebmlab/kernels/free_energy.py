@@ -14,6 +14,7 @@ distribution :math:`\\mathrm{softmin}_\\beta(E)`.
 from __future__ import annotations
 
 import math
+import numbers
 
 import torch
 from torch import Tensor
@@ -22,7 +23,7 @@ __all__ = ["free_energy", "softmin"]
 
 
 def _check_beta(beta: float) -> float:
-    if isinstance(beta, bool) or not isinstance(beta, (int, float)):
+    if isinstance(beta, bool) or not isinstance(beta, numbers.Real):  # numpy scalars are Real too
         raise TypeError(f"beta must be a positive float or math.inf, got {type(beta).__name__} {beta!r}")
     beta = float(beta)
     if not beta > 0.0:  # also rejects NaN
@@ -37,6 +38,11 @@ def _check_energies(energies: Tensor, dim: int) -> None:
         raise TypeError(f"energies must be a floating-point tensor, got dtype={energies.dtype}")
     if energies.ndim == 0:
         raise ValueError("energies must have at least one dimension (the latent values), got a 0-d tensor")
+    if isinstance(dim, bool) or not isinstance(dim, int) or not -energies.ndim <= dim < energies.ndim:
+        raise ValueError(
+            f"dim must be an integer in [{-energies.ndim}, {energies.ndim - 1}] for energies of shape "
+            f"{tuple(energies.shape)}, got dim={dim!r}"
+        )
     if energies.shape[dim] == 0:
         raise ValueError(f"energies has no latent values along dim={dim} (shape {tuple(energies.shape)})")
 
@@ -78,7 +84,9 @@ def free_energy(energies: Tensor, beta: float = math.inf, dim: int = -1) -> Tens
         return energies.amin(dim=dim)
     size = energies.shape[dim]
     minimum = energies.amin(dim=dim, keepdim=True).detach()
-    scaled = -beta * (energies - minimum)  # <= 0
+    # a row whose every energy is +inf (no allowed latent) has F = +inf, one with a -inf energy F = -inf
+    minimum = torch.where(torch.isinf(minimum), torch.zeros_like(minimum), minimum)
+    scaled = -beta * (energies - minimum)  # <= 0 where the minimum is finite
     # high temperature: log(mean(exp(s))) = log1p(mean(expm1(s))), exact when s is small
     mean_expm1 = torch.expm1(scaled).mean(dim=dim)  # in (-1, 0]
     small = torch.log1p(mean_expm1)
