@@ -10,13 +10,12 @@ from pathlib import Path
 import numpy as np
 
 from .._validation import check_int
-from ._files import DataFileError
+from ._files import DataFileError, read_npy
 from .mnist import MNIST_NAMES, load_mnist
 
 __all__ = ["DATA_NAMES", "ArrayDataset", "load_data"]
 
 DATA_NAMES = ("blobs", "digits", *MNIST_NAMES)
-_NPY_MAGIC = b"\x93NUMPY"
 
 
 @dataclass(frozen=True)
@@ -36,21 +35,6 @@ class ArrayDataset:
     name: str
 
 
-def _read_npy(path: Path) -> np.ndarray:
-    with open(path, "rb") as handle:
-        magic = handle.read(len(_NPY_MAGIC))
-    if magic != _NPY_MAGIC:
-        raise DataFileError(
-            f"data file {path} cannot be read as a .npy array (it starts with {magic!r}, not the NumPy magic "
-            f"{_NPY_MAGIC!r}); expected one 2-D array saved by np.save"
-        )
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise DataFileError(f"data file {path} cannot be read as a .npy array ({exc})") from exc
-    return data
-
-
 def _read_csv(path: Path) -> np.ndarray:
     try:
         with warnings.catch_warnings():
@@ -67,7 +51,7 @@ def _read_file(spec: str) -> np.ndarray:
     path = Path(spec)
     if not path.is_file():
         raise FileNotFoundError(f"data file {spec!r} does not exist")
-    data = _read_npy(path) if spec.endswith(".npy") else _read_csv(path)
+    data = read_npy(path, "expected one 2-D array saved by np.save") if spec.endswith(".npy") else _read_csv(path)
     if np.iscomplexobj(data):
         raise DataFileError(f"data file {spec} holds complex values; expected real numbers")
     if data.dtype.kind not in "biuf":

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from torch import Tensor
 
 from .._validation import check_int
-from ._files import DataFileError
+from ._files import DataFileError, read_npy
 from .arrays import load_data
 from .mnist import MNIST_NAMES
 
@@ -26,7 +26,6 @@ __all__ = ["IMAGE_NAMES", "SAMPLE_IMAGES", "image_patches", "load_images", "loca
 SAMPLE_IMAGES = ("china.jpg", "flower.jpg")
 #: the image stacks :func:`load_images` knows by name (besides ``PATH.npy``)
 IMAGE_NAMES = ("photos", "digits", *MNIST_NAMES)
-_NPY_MAGIC = b"\x93NUMPY"
 
 
 def _check_names(names: tuple[str, ...], argument: str) -> None:
@@ -123,17 +122,7 @@ def _read_images(spec: str) -> np.ndarray:
     if not path.is_file():
         raise FileNotFoundError(f"data file {spec!r} does not exist")
     expected = "expected one (N, H, W) array of grey images saved by np.save"
-    with open(path, "rb") as handle:
-        magic = handle.read(len(_NPY_MAGIC))
-    if magic != _NPY_MAGIC:
-        raise DataFileError(
-            f"data file {spec} cannot be read as a .npy array (it starts with {magic!r}, not the NumPy magic "
-            f"{_NPY_MAGIC!r}); {expected}"
-        )
-    try:
-        data = np.load(path, allow_pickle=False)
-    except (ValueError, OSError, EOFError) as exc:
-        raise DataFileError(f"data file {spec} cannot be read as a .npy array ({exc}); {expected}") from exc
+    data = read_npy(path, expected)
     if np.iscomplexobj(data) or data.dtype.kind not in "biuf":
         raise DataFileError(f"data file {spec} holds values of dtype {data.dtype}; {expected} of real numbers")
     if data.ndim != 3 or data.size == 0:
