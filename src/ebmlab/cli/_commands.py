@@ -9,8 +9,8 @@ import time
 from pathlib import Path
 from typing import Any
 
-from ..recipes import Recipe, load_run, recipe_class
-from ..training import Diverged, Interrupted, RunDirectory, RunError, jsonable, train
+from ..recipes import RECIPES, Recipe, load_run, recipe_class
+from ..training import Diverged, Interrupted, RunDirectory, RunError, distributed, jsonable, train
 
 __all__ = ["run_evaluate", "run_plot", "run_runs", "run_sample", "run_train", "run_transcribe"]
 
@@ -85,6 +85,19 @@ def run_train(args: argparse.Namespace) -> int:
     module = args._module
     cls = recipe_class(module.NAME)
     config = module.make_config(args)
+    with distributed.process_group(getattr(config, "device", "cpu")) as size:
+        return _train(args, module, cls, config, size)
+
+
+def _train(args: argparse.Namespace, module: Any, cls: type[Recipe], config: Any, size: int) -> int:
+    """``run_train`` within the process group: every rank trains; rank 0 writes the run and prints."""
+    if size > 1 and not cls.shards_data:
+        shared = sorted(name for name in RECIPES if recipe_class(name).shards_data)
+        raise RunError(
+            f"{module.NAME} trains on one process; run it without torchrun "
+            f"(models that train on several: {', '.join(shared)})"
+        )
+    main = distributed.is_main()
     checkpoint = None
     if args.resume:
         if args.out is None:
@@ -93,7 +106,7 @@ def run_train(args: argparse.Namespace) -> int:
         if not run.path.is_dir():
             found = "a file" if run.path.exists() else "nothing"
             raise RunError(f"--resume: expected a run directory at {run.path}, found {found}")
-        checkpoint = run.load_checkpoint()
+        checkpoint = run.load_checkpoint()  # every rank loads it
         if checkpoint.model != module.NAME:
             raise RunError(f"--resume: {run.path} holds a {checkpoint.model} run, not {module.NAME}")
         config, flags = _resumed_config(module, cls, args, run.read_config())
@@ -102,18 +115,26 @@ def run_train(args: argparse.Namespace) -> int:
         if stored != rebuilt:
             keys = sorted(key for key in set(stored) | set(rebuilt) if stored.get(key) != rebuilt.get(key))
             raise RunError(f"--resume: {run.path} was made by another version of ebmlab (settings {keys} differ)")
-        run.write_config(module.NAME, config, flags=flags)
+        distributed.barrier()  # every rank has read config.json before rank 0 rewrites it
+        if main:
+            run.write_config(module.NAME, config, world_size=size, flags=flags)
     else:
         flags = _model_flags(args._argv)
-        out = args.out or Path("runs") / f"{module.NAME}-{time.strftime('%Y%m%d-%H%M%S')}"
-        run = RunDirectory.create(out, model=module.NAME, config=config, overwrite=args.overwrite, flags=flags)
+
+        def create() -> RunDirectory:
+            out = args.out or Path("runs") / f"{module.NAME}-{time.strftime('%Y%m%d-%H%M%S')}"
+            return RunDirectory.create(
+                out, model=module.NAME, config=config, overwrite=args.overwrite, world_size=size, flags=flags
+            )
+
+        run = distributed.from_main(create)  # rank 0 makes the directory; its errors stop every rank
     recipe = cls(config)
     started = time.perf_counter()
     summary: dict[str, Any] = {
         "model": module.NAME,
         "command": ["ebmlab", *args._argv],
         "versions": _versions(),
-        "world_size": 1,
+        "world_size": size,
         "unit": cls.unit,
         "total": recipe.total,
     }
@@ -127,27 +148,32 @@ def run_train(args: argparse.Namespace) -> int:
             progress=not args.no_progress,
         )
     except Diverged as exc:
-        run.write_summary(
-            {
-                **summary,
-                "status": "diverged",
-                "step": exc.step,
-                "error": str(exc),
-                "wall_time": time.perf_counter() - started,
-            }
-        )
+        if main:
+            run.write_summary(
+                {
+                    **summary,
+                    "status": "diverged",
+                    "step": exc.step,
+                    "error": str(exc),
+                    "wall_time": time.perf_counter() - started,
+                }
+            )
         raise
     except Interrupted as exc:
-        run.write_summary(
-            {**summary, "status": "interrupted", "step": exc.step, "wall_time": time.perf_counter() - started}
-        )
+        if main:
+            run.write_summary(
+                {**summary, "status": "interrupted", "step": exc.step, "wall_time": time.perf_counter() - started}
+            )
         raise
     except KeyboardInterrupt:  # a second signal: stopped at once, the last checkpoint is kept
-        last = run.load_checkpoint().step if run.has_checkpoint() else 0
-        run.write_summary(
-            {**summary, "status": "interrupted", "step": last, "wall_time": time.perf_counter() - started}
-        )
+        if main:
+            last = run.load_checkpoint().step if run.has_checkpoint() else 0
+            run.write_summary(
+                {**summary, "status": "interrupted", "step": last, "wall_time": time.perf_counter() - started}
+            )
         raise
+    if not main:  # the model is trained; rank 0 evaluates, draws and writes
+        return 0
     metrics = recipe.evaluate()
     figures = [] if args.no_plots else recipe.plot(run.path)
     run.write_summary(

@@ -37,6 +37,7 @@ from .._validation import as_tensor, check_finite, check_int, check_matrix, chec
 from ..energy import Energy, OneHotLatent
 from ..inference import ArgminResult, InferenceResult, exhaustive_argmin
 from ..kernels.free_energy import free_energy, softmin
+from ..training import distributed as _processes
 from ._kmeans_accel import AcceleratedLloyd, LloydRun
 
 __all__ = [
@@ -324,11 +325,76 @@ def _weighted_sums(y: Tensor, centers: Tensor, beta: float) -> tuple[Tensor, Ten
     return weights, sums
 
 
-def _relocate(y: Tensor, centers: Tensor, labels: Tensor, sums: Tensor, counts: Tensor) -> tuple[Tensor, Tensor]:
+class _Rows:
+    """The rows of the data this process iterates on, and the sums that join every process's rows.
+
+    One process: all B rows, and every method gives back its input. ``distributed`` under a
+    process group of N (:mod:`ebmlab.training.distributed`): rank r's contiguous block
+    ``[B·r/N, B·(r+1)/N)``; per-cluster sums, counts and inertia are all-reduced, labels and
+    far points all-gathered, initial centroids broadcast from rank 0.
+    """
+
+    def __init__(self, count: int, distributed: bool) -> None:
+        self.size = _processes.world_size() if distributed else 1
+        self.bounds = [count * r // self.size for r in range(self.size + 1)]
+        where = _processes.rank() if self.size > 1 else 0
+        self.rows = slice(self.bounds[where], self.bounds[where + 1])
+
+    @property
+    def several(self) -> bool:
+        return self.size > 1
+
+    def sum_(self, *tensors: Tensor) -> None:
+        """Each tensor summed over the processes, in place."""
+        if self.several:
+            for tensor in tensors:
+                _processes.all_reduce(tensor, "sum")
+
+    def total(self, value: float) -> float:
+        """A float summed over the processes (in float64)."""
+        if not self.several:
+            return value
+        return float(_processes.all_reduce(torch.tensor([value], dtype=torch.float64), "sum"))
+
+    def anywhere(self, flag: bool) -> bool:
+        """True when ``flag`` is true on any process."""
+        return _processes.any_rank(flag)[0] if self.several else flag
+
+    def gather(self, labels: Tensor) -> Tensor:
+        """Every process's rows in order: ``(rows of this process,)`` → ``(B,)``."""
+        if not self.several:
+            return labels
+        sizes = [stop - start for start, stop in zip(self.bounds, self.bounds[1:], strict=False)]
+        return _processes.gather_rows(labels, sizes)
+
+    def same(self, centers: Tensor) -> Tensor:
+        """``centers`` as rank 0 has them (round-off on another device cannot split the processes)."""
+        return _processes.broadcast(centers, 0) if self.several else centers
+
+    def farthest(self, distances: Tensor, rows: Tensor, labels: Tensor, count: int) -> tuple[Tensor, Tensor]:
+        """The ``count`` farthest points of all processes, given each process's own farthest ones
+        (their squared distances ``(m,)``, rows ``(m, D)`` and labels ``(m,)``, m ≤ count)."""
+        pad = count - distances.shape[0]
+        if pad:
+            distances = torch.cat([distances, distances.new_full((pad,), -math.inf)])
+            rows = torch.cat([rows, rows.new_zeros(pad, rows.shape[1])])
+            labels = torch.cat([labels, labels.new_zeros(pad)])
+        sizes = [count] * self.size
+        distances = _processes.gather_rows(distances, sizes)  # (N·count,)
+        rows, labels = _processes.gather_rows(rows, sizes), _processes.gather_rows(labels, sizes)
+        far = distances.topk(count).indices
+        return rows[far], labels[far]
+
+
+def _relocate(
+    y: Tensor, centers: Tensor, labels: Tensor, sums: Tensor, counts: Tensor, rows: _Rows | None = None
+) -> tuple[Tensor, Tensor]:
     """Re-seed empty clusters with the points farthest from their centroids (as scikit-learn).
 
     Each far point becomes the sum of the empty cluster and leaves its own cluster's sum; the
     labels are not changed (the next assignment step does that). Works on the given tensors.
+    Sharded (``rows``): ``y`` and ``labels`` are this process's rows, ``sums`` and ``counts`` the
+    joined ones; the far points are chosen among every process's, so all make the same change.
     """
     empty = torch.nonzero(counts == 0).squeeze(1)
     distances = torch.empty(y.shape[0], dtype=y.dtype, device=y.device)
@@ -337,12 +403,14 @@ def _relocate(y: Tensor, centers: Tensor, labels: Tensor, sums: Tensor, counts: 
         diff = y[start : start + step] - centers[labels[start : start + step]]
         distances[start : start + step] = torch.einsum("bd,bd->b", diff, diff)
     far = distances.topk(min(empty.numel(), y.shape[0])).indices
-    for point, cluster in zip(far.tolist(), empty.tolist(), strict=False):
-        old = int(labels[point])
+    far_rows, far_labels = y[far], labels[far]
+    if rows is not None and rows.several:
+        far_rows, far_labels = rows.farthest(distances[far], far_rows, far_labels, empty.numel())
+    for point, old, cluster in zip(far_rows, far_labels.tolist(), empty.tolist(), strict=False):
         if counts[old] > 1:  # never empty the donor: a point already alone stays where it is
-            sums[old] -= y[point].double()
+            sums[old] -= point.double()
             counts[old] -= 1
-            sums[cluster] = y[point].double()
+            sums[cluster] = point.double()
             counts[cluster] = 1
     return sums, counts
 
@@ -379,11 +447,15 @@ class _PlainLloyd:
 
     A step stops the iteration on strict convergence (no label changed) or when Σ_k ‖Δw_k‖² ≤ tol;
     :meth:`result` then, unless strict, re-assigns so the labels match the final centroids
-    (scikit-learn's rule, kept for agreement).
+    (scikit-learn's rule, kept for agreement). ``y`` and ``y_sq`` are the process's ``rows`` of the
+    data; the cluster sums, counts, inertia and "no label changed" are joined over the processes,
+    so every process computes the same centroids; labels are the process's own (whole in the state).
     """
 
-    def __init__(self, y: Tensor, y_sq: Tensor, centers: Tensor, *, tol: float, track_inertia: bool) -> None:
-        self.y, self.y_sq, self.tol, self.track_inertia = y, y_sq, tol, track_inertia
+    def __init__(
+        self, y: Tensor, y_sq: Tensor, centers: Tensor, *, tol: float, track_inertia: bool, rows: _Rows
+    ) -> None:
+        self.y, self.y_sq, self.tol, self.track_inertia, self.rows = y, y_sq, tol, track_inertia, rows
         self.centers = centers  # (K, D)
         self.labels: Tensor | None = None  # ž of the last assignment step, (B,)
         self.iteration = 0
@@ -391,17 +463,18 @@ class _PlainLloyd:
         self.history: list[float] = []
 
     def step(self) -> None:
-        y, centers = self.y, self.centers
+        y, centers, rows = self.y, self.centers, self.rows
         self.iteration += 1
         labels = assign_clusters(y, centers, y_sq=self.y_sq).index  # ž = argmin_k E(y, k)
         if self.track_inertia:
-            self.history.append(_inertia(y, centers, labels))
+            self.history.append(rows.total(_inertia(y, centers, labels)))
         sums, counts = _cluster_sums(y, labels, centers.shape[0])
+        rows.sum_(sums, counts)
         if bool((counts == 0).any()):
-            sums, counts = _relocate(y, centers, labels, sums, counts)
+            sums, counts = _relocate(y, centers, labels, sums, counts, rows)
         self.centers = _means(sums, counts, centers)  # W[k] = mean of Y[ž == k]
         shift = float((self.centers.double() - centers.double()).pow(2).sum())
-        if self.labels is not None and torch.equal(labels, self.labels):
+        if self.labels is not None and not rows.anywhere(not torch.equal(labels, self.labels)):
             self.strict = self.converged = True
         elif shift <= self.tol:
             self.converged = True
@@ -418,7 +491,7 @@ class _PlainLloyd:
             "strict": self.strict,
             "history": torch.tensor(self.history, dtype=torch.float64),
             "centers": self.centers,
-            "labels": self.labels,
+            "labels": None if self.labels is None else self.rows.gather(self.labels),
         }
 
     def load_state_dict(self, saved: dict[str, Any]) -> None:
@@ -427,27 +500,31 @@ class _PlainLloyd:
         self.converged, self.strict = bool(saved["converged"]), bool(saved["strict"])
         self.history = [float(value) for value in saved["history"].tolist()]
         self.centers = saved["centers"].to(device=device, dtype=self.y.dtype, copy=True)
-        self.labels = None if saved["labels"] is None else saved["labels"].to(device, copy=True)
+        self.labels = None if saved["labels"] is None else saved["labels"][self.rows.rows].to(device, copy=True)
 
 
 class _SoftLloyd:
     """Soft k-means at inverse temperature β, one iteration per :meth:`step`: responsibilities
     softmin_β(E), weighted means; stops when Σ_k ‖Δw_k‖² ≤ tol. A β so large that β·E overflows
-    raises FloatingPointError (the responsibilities would be NaN)."""
+    raises FloatingPointError (the responsibilities would be NaN). ``y`` is the process's ``rows``;
+    the weighted sums and inertia are joined over the processes."""
 
-    def __init__(self, y: Tensor, centers: Tensor, beta: float, *, tol: float, track_inertia: bool) -> None:
-        self.y, self.beta, self.tol, self.track_inertia = y, beta, tol, track_inertia
+    def __init__(
+        self, y: Tensor, centers: Tensor, beta: float, *, tol: float, track_inertia: bool, rows: _Rows
+    ) -> None:
+        self.y, self.beta, self.tol, self.track_inertia, self.rows = y, beta, tol, track_inertia, rows
         self.centers = centers  # (K, D)
         self.iteration = 0
         self.converged = False
         self.history: list[float] = []
 
     def step(self) -> None:
-        y, centers = self.y, self.centers
+        y, centers, rows = self.y, self.centers, self.rows
         self.iteration += 1
         if self.track_inertia:
-            self.history.append(_inertia(y, centers, assign_clusters(y, centers).index))
+            self.history.append(rows.total(_inertia(y, centers, assign_clusters(y, centers).index)))
         weights, sums = _weighted_sums(y, centers, self.beta)
+        rows.sum_(weights, sums)
         if bool((~(weights > 0)).any()):  # responsibilities underflowed to zero: re-seed like empty clusters
             if not bool(torch.isfinite(weights).all()):  # NaN: β·E overflowed to -inf for some points
                 raise FloatingPointError(
@@ -455,7 +532,7 @@ class _SoftLloyd:
                     f"(beta x squared distance overflows {y.dtype}); lower beta"
                 )
             labels = assign_clusters(y, centers).index
-            sums, weights = _relocate(y, centers, labels, sums, torch.where(weights > 0, weights, 0.0))
+            sums, weights = _relocate(y, centers, labels, sums, torch.where(weights > 0, weights, 0.0), rows)
         self.centers = _means(sums, weights, centers)
         shift = float((self.centers.double() - centers.double()).pow(2).sum())
         if shift <= self.tol:
@@ -586,6 +663,16 @@ class KMeansSolver:
     tensor; the result is in tensors). A restart that meets a stopping rule ends at that step, and
     the next :meth:`step` starts the next restart; :attr:`done` once the last one has ended.
 
+    ``distributed=True`` under a process group of N (torchrun, :mod:`ebmlab.training.distributed`;
+    without one it changes nothing): every process passes the whole data and the same settings,
+    and iterates on its block of B/N rows. Each iteration all-reduces the per-cluster sums and
+    counts (and the inertia, and whether any label changed), so every process moves the centroids
+    alike; the initial centroids are rank 0's (k-means++ on the whole data, broadcast); the labels
+    of a restart are gathered when it ends. The centroids and labels are one process's, up to the
+    order of the float64 sums; the plain Lloyd runs (the accelerated one is single-process).
+    :meth:`step`, :meth:`state_dict` and :meth:`run` must then be called on every process alike;
+    :meth:`result` uses no communication.
+
     Shape:
         y ``(B, D)``; :meth:`result` gives centers ``(K, D)`` and labels ``(B,)``.
 
@@ -618,6 +705,7 @@ class KMeansSolver:
         random_state: Any = None,
         device: str | torch.device | None = None,
         track_inertia: bool = False,
+        distributed: bool = False,
     ) -> None:
         _check_settings(n_clusters, beta, init, n_init, max_iter, tol, algorithm)
         self.schedule = _check_beta_schedule(beta_schedule)
@@ -643,8 +731,14 @@ class KMeansSolver:
                 f"distances may overflow (limit {torch.finfo(data.dtype).max / 4:.3g}); rescale the data"
             )
         self.tol = tol * total / data.numel()  # tol × mean_d Var(y_d), as scikit-learn's tolerance
+        self.rows = _Rows(data.shape[0], distributed)  # this process's rows (all of them on one)
+        if algorithm == "accelerated" and self.rows.several:
+            raise ValueError(
+                f"algorithm='accelerated' runs on one process; with distributed=True on {self.rows.size} "
+                "processes pass algorithm='lloyd' or 'auto'"
+            )
         self.accelerated = algorithm == "accelerated" or (
-            algorithm == "auto" and data.shape[0] * n_clusters >= _AUTO_ACCELERATED
+            algorithm == "auto" and data.shape[0] * n_clusters >= _AUTO_ACCELERATED and not self.rows.several
         )
         self.seeds = _seeds(random_state, n_init)
         self.restart = 0  # the restart under way, or the next one
@@ -667,9 +761,9 @@ class KMeansSolver:
 
     def _start_stage(self, centers: Tensor) -> _LloydIteration:
         beta = (*self.schedule, self.beta)[self._stage]
-        y = self.y
+        y, rows = self.y, self.rows
         if not math.isinf(beta):
-            return _SoftLloyd(y, centers, beta, tol=self.tol, track_inertia=self.track_inertia)
+            return _SoftLloyd(y[rows.rows], centers, beta, tol=self.tol, track_inertia=self.track_inertia, rows=rows)
         if self.accelerated:
             return AcceleratedLloyd(
                 y,
@@ -679,12 +773,14 @@ class KMeansSolver:
                 relocate=lambda c, lab, s, n: _relocate(y, c, lab, s, n),
                 inertia=(lambda c, lab: _inertia(y, c, lab)) if self.track_inertia else None,
             )
-        return _PlainLloyd(y, self.y_sq, centers, tol=self.tol, track_inertia=self.track_inertia)
+        return _PlainLloyd(
+            y[rows.rows], self.y_sq[rows.rows], centers, tol=self.tol, track_inertia=self.track_inertia, rows=rows
+        )
 
     def _first_centers(self) -> Tensor:
         if isinstance(self.init, str):
             generator = torch.Generator().manual_seed(self.seeds[self.restart])
-            return _initial_centers(self.y, self.n_clusters, self.init, generator)
+            return self.rows.same(_initial_centers(self.y, self.n_clusters, self.init, generator))
         return self.init - self.mean.to(self.y.dtype)
 
     def step(self) -> KMeansStep:
@@ -711,9 +807,13 @@ class KMeansSolver:
         if self._stage < len(self.schedule):
             self._stage, self._stage_start = self._stage + 1, run.centers
             return report
-        inertia = run.inertia if run.inertia is not None else _inertia(self.y, run.centers, run.labels)
+        rows = self.rows
+        inertia = (
+            run.inertia if run.inertia is not None else rows.total(_inertia(self.y[rows.rows], run.centers, run.labels))
+        )
         if inertia < self._best_inertia or self._best is None:
-            self._best = LloydRun(run.centers, run.labels, self._n_iter, run.converged, tuple(self._history))
+            labels = rows.gather(run.labels)  # (B,): every process's labels
+            self._best = LloydRun(run.centers, labels, self._n_iter, run.converged, tuple(self._history))
             self._best_inertia, self._best_restart = inertia, self.restart
         self.restart += 1
         self._stage, self._stage_start, self._n_iter, self._history = 0, None, 0, []
@@ -805,6 +905,7 @@ def k_means(
     random_state: Any = None,
     device: str | torch.device | None = None,
     track_inertia: bool = False,
+    distributed: bool = False,
 ) -> KMeansResult:
     """Fit K centroids by minimising :math:`\\sum_b F_\\beta(y_b)` (Lloyd's algorithm at β = ∞).
 
@@ -831,6 +932,9 @@ def k_means(
         random_state: int, numpy RandomState, torch.Generator or None.
         device: torch device; default: the tensor's device, or CPU for numpy input.
         track_inertia: record the inertia of every assignment step (one extra pass per iteration).
+        distributed: under torchrun's process group, share the iterations over its processes, each
+            passing the whole ``y`` and working on its block of rows (see :class:`KMeansSolver`);
+            nothing changes without a group.
 
     Returns:
         :class:`KMeansResult`; ``centers`` and ``labels`` are of the caller's kind (numpy or torch).
@@ -859,6 +963,7 @@ def k_means(
         random_state=random_state,
         device=device,
         track_inertia=track_inertia,
+        distributed=distributed,
     ).run()
     return KMeansResult(
         to_caller(result.centers, y),

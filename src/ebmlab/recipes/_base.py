@@ -25,6 +25,14 @@ class Recipe(Task):
         budget: the config fields that count units (``("epochs",)``): the only settings a
             ``--resume`` may change, to extend a run.
         checkpoint_every, log_every: the loop's defaults for this model, in units.
+        shards_data: True when the recipe trains on several processes (``torchrun``) by sharding
+            its data across them, so that N processes take the step one process takes (see
+            :mod:`ebmlab.training.distributed` for the rules); the command line refuses to run
+            other recipes on more than one process. To opt in, a gradient-trained recipe calls its
+            module through :func:`~ebmlab.training.distributed.data_parallel`, draws each batch
+            (and its noise) in full on every rank, trains on its
+            :func:`~ebmlab.training.distributed.shard` with the loss
+            :func:`~ebmlab.training.distributed.shard_mean`, and reduces its logged metrics.
     """
 
     config_class: ClassVar[type]
@@ -33,6 +41,7 @@ class Recipe(Task):
     checkpoint_every: ClassVar[int] = 1
     log_every: ClassVar[int] = 1
     can_sample: ClassVar[bool] = False
+    shards_data: ClassVar[bool] = False
 
     def model(self) -> Any:
         """The trained object (an estimator, a module or an energy)."""

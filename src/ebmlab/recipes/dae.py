@@ -10,6 +10,11 @@ to minimise the denoising loss
 one unit of the budget being one epoch (one pass over the training data, in a fresh random order,
 with fresh corruptions). A part of the data is held out for :meth:`DAERecipe.evaluate`: fresh points
 of a 2-D toy, the test split of MNIST-style sets, a random fifth of anything else.
+
+On N processes (``torchrun``, :mod:`ebmlab.training.distributed`) every rank draws the same batch
+order and the corruptions of the whole batch, then trains on its block of B/N points through
+DistributedDataParallel; the loss of a rank is its block's mean, so the averaged gradient — and the
+step — is the single process's on the whole batch (up to float round-off).
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from torch import Tensor
 from .._validation import check_int, check_positive, resolve_device
 from ..data import DATA_NAMES, MNIST_NAMES, TOYS, DataFileError, load_data, sample_toy
 from ..models.dae import CORRUPTIONS, Corruption, DenoisingAutoencoder, make_corruption
-from ..training import generator_state, set_generator_state
+from ..training import distributed, generator_state, set_generator_state
 from ._base import Recipe
 
 __all__ = ["HELDOUT_FRACTION", "HELDOUT_TOY", "DAEConfig", "DAEFit", "DAERecipe"]
@@ -159,6 +164,7 @@ class DAERecipe(Recipe):
     config_class = DAEConfig
     budget = ("epochs",)
     checkpoint_every = 20
+    shards_data = True
 
     def __init__(self, config: DAEConfig) -> None:
         self.config = config = config.resolved()
@@ -169,6 +175,8 @@ class DAERecipe(Recipe):
         self.net = DenoisingAutoencoder(
             self.data.shape[1], config.hidden, config.latent, sigmoid_output=config.images, seed=config.seed
         ).to(self.device)
+        distributed.check_batch_size(config.batch_size)
+        self.trainer = distributed.data_parallel(self.net)  # DDP over torchrun's processes, else the net itself
         self.optimizer = torch.optim.Adam(self.net.parameters(), lr=config.lr)
         self.shuffler = torch.Generator().manual_seed(config.seed)  # data order, on the CPU
         self.noise = torch.Generator(device=self.device).manual_seed(config.seed + 1)  # corruptions
@@ -183,13 +191,16 @@ class DAERecipe(Recipe):
         order = torch.randperm(len(self.data), generator=self.shuffler).to(self.device)
         total = torch.zeros((), device=self.device)
         for begin in range(0, len(self.data), size):
-            y = self.data[order[begin : begin + size]]  # (B, D)
-            loss = self.net.energy(y, self.corruption(y, self.noise)).mean()
+            y = self.data[order[begin : begin + size]]  # (B, D): the whole batch, on every rank
+            noisy = self.corruption(y, self.noise)  # (B, D): every rank draws the whole batch's noise
+            rows = distributed.shard(len(y))  # this rank's B/N points (all B on one process)
+            energies = (y[rows] - self.trainer(noisy[rows])).pow(2).sum(1)  # (B/N,): E(y, ỹ)
+            loss = distributed.shard_mean(energies, len(y))
             self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()
+            loss.backward()  # DDP averages the ranks' gradients: the batch mean's gradient
             self.optimizer.step()
-            total += loss.detach() * len(y)
-        mean = total / len(self.data)  # 0-dim: no sync here
+            total += loss.detach() * len(y)  # averaged over the ranks: the batch's sum of energies
+        mean = distributed.all_reduce(total, "mean") / len(self.data)  # 0-dim: no sync on one process
         self.losses.append(mean)
         return {"loss": mean}
 

@@ -6,6 +6,10 @@ One unit of the loop is one iteration. The recipe steps :class:`~ebmlab.models.k
 the object :func:`~ebmlab.models.kmeans.k_means` runs, and checkpoints its state (for the
 accelerated Lloyd: labels, bounds and float64 cluster sums), so a resumed run continues bit for bit
 and ends with the centroids ``k_means`` gives for the same settings.
+
+On N processes (``torchrun``) the solver runs distributed: every rank loads the data, starts from
+rank 0's initial centroids and assigns its block of 1/N of the rows; the per-cluster sums, counts
+and inertia are all-reduced each iteration, so the centroids and labels are one process's.
 """
 
 from __future__ import annotations
@@ -105,6 +109,7 @@ class KMeansRecipe(Recipe):
     config_class = KMeansConfig
     budget = ("max_iter", "n_init")
     checkpoint_every = 10
+    shards_data = True
     divergence_growth = math.inf  # the inertia cannot grow within a restart; a new restart may start far above
 
     def __init__(self, config: KMeansConfig) -> None:
@@ -125,6 +130,7 @@ class KMeansRecipe(Recipe):
                 tol=config.tol,
                 random_state=config.seed,
                 track_inertia=True,
+                distributed=True,  # shares the iterations over torchrun's processes; nothing without them
             )
         except ValueError as exc:
             raise ValueError(f"--data {config.data}: {exc}") from exc

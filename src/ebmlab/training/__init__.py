@@ -5,9 +5,12 @@
 * :class:`RunDirectory` is the on-disk convention of a run (config, metrics, checkpoint, summary,
   figures);
 * :mod:`ebmlab.training.state` turns a training state (tensors, numbers, generator states) into
-  one checkpoint and back.
+  one checkpoint and back;
+* :mod:`ebmlab.training.distributed` runs the loop on several processes (``torchrun``): the process
+  group, rank 0 as the one writer, sharded batches and data-parallel modules.
 """
 
+from . import distributed
 from .errors import Diverged, Interrupted, RunError
 from .loop import Task, TrainResult, train
 from .run import Checkpoint, RunDirectory, jsonable
@@ -21,6 +24,7 @@ __all__ = [
     "RunError",
     "Task",
     "TrainResult",
+    "distributed",
     "flatten_state",
     "generator_state",
     "jsonable",

@@ -13,6 +13,13 @@ to lower; a diverged state is never checkpointed.
 
 Interrupts: the first SIGINT/SIGTERM lets the current unit finish, saves a checkpoint and raises
 :class:`~ebmlab.training.Interrupted`; a second one stops at once (the last checkpoint is kept).
+
+Several processes (``torchrun``, see :mod:`ebmlab.training.distributed`): every rank runs every
+unit; only rank 0 writes (metrics, checkpoints) and shows progress. The ranks agree on every
+decision, so none waits in a collective for one that has stopped: after each unit a stop request
+or convergence on any rank stops them all after that unit; the logged metrics (and the reference
+loss) are averaged over the ranks before the divergence checks; a non-finite state on any rank is
+divergence on all. A second signal stops its process at once; torchrun then ends the others.
 """
 
 from __future__ import annotations
@@ -28,6 +35,7 @@ from typing import Any, ClassVar
 import torch
 from torch import Tensor
 
+from . import distributed
 from .errors import Diverged, Interrupted
 from .run import Checkpoint, RunDirectory
 
@@ -41,6 +49,10 @@ class Task(ABC):
     :meth:`step` does: ``"epoch"``, ``"step"`` or ``"iteration"``) and ``setting`` (the flag a user
     lowers when the training diverges), hold their settings in ``self.config``, give the budget as
     ``total`` (in units) and implement :meth:`step`, :meth:`state_dict` and :meth:`load_state_dict`.
+
+    Under several processes :meth:`step`, :meth:`state_dict`, :meth:`converged` and
+    :meth:`initial_loss` are called on every rank at the same points (so they may use collectives),
+    and :meth:`step` returns the same metric names on every rank.
 
     Example:
         >>> import torch
@@ -150,6 +162,14 @@ def _nonfinite_tensor(state: Any, path: str = "") -> str | None:
     return None
 
 
+def _mean_over_ranks(values: dict[str, float]) -> dict[str, float]:
+    """Each metric averaged over the ranks, in float64 (a NaN on one rank is a NaN on all); same order."""
+    names = sorted(values)
+    mean = distributed.all_reduce(torch.tensor([values[name] for name in names], dtype=torch.float64), "mean")
+    averaged = dict(zip(names, mean.tolist(), strict=True))
+    return {name: averaged[name] for name in values}
+
+
 def train(
     task: Task,
     *,
@@ -164,18 +184,23 @@ def train(
 
     Args:
         task: the model's training (see :class:`Task`).
-        run: where to log ``metrics.jsonl`` and commit checkpoints; None trains in memory.
+        run: where to log ``metrics.jsonl`` and commit checkpoints; None trains in memory. Under
+            several processes only rank 0 writes to it (the others may pass it or None).
         resume_from: a checkpoint of this task (from :meth:`RunDirectory.load_checkpoint`): its
             state is loaded and the metrics logged after it are dropped.
         checkpoint_every: units between checkpoints (one is always written after the last unit).
         log_every: units between metric rows (the loss logged is the mean over those units).
-        progress: show a progress bar on stderr counting units (a resumed bar starts where the run was).
+        progress: show a progress bar on stderr counting units (a resumed bar starts where the run
+            was); rank 0's only under several processes.
         handle_signals: catch SIGINT/SIGTERM to checkpoint before stopping.
 
     Raises:
         Diverged: non-finite metrics or state, or an exploding loss.
         Interrupted: a signal arrived; the state after the last finished unit was checkpointed.
     """
+    several = distributed.world_size() > 1
+    if not distributed.is_main():
+        run, progress = None, False  # rank 0 writes the run and shows progress
     start, elapsed, initial_loss = 0, 0.0, None
     if resume_from is not None:
         task.load_state_dict(resume_from.state["task"])
@@ -189,10 +214,14 @@ def train(
     last: dict[str, float] = {}
     if initial_loss is None and start < total:
         initial_loss = task.initial_loss()
+        if several and initial_loss is not None:
+            initial_loss = _mean_over_ranks({"loss": initial_loss})["loss"]
 
     def check_state(done: int) -> Any:
         state = task.state_dict()
         bad = _nonfinite_tensor(state)
+        if several and distributed.any_rank(bad is not None)[0] and bad is None:
+            bad = "a state tensor of another process"
         if bad is not None:
             raise Diverged(
                 f"{task.name} training diverged at {task.unit} {done}: {bad} is not finite; "
@@ -231,6 +260,8 @@ def train(
                     losses.append(metrics["loss"])
                 stopping = signals.requested
                 finished = done == total or task.converged()
+                if several:  # every rank stops after the same unit
+                    stopping, finished = distributed.any_rank(stopping, finished)
                 due_log = done % log_every == 0 or finished or stopping
                 due_save = done % checkpoint_every == 0 or finished or stopping
                 if due_log:
@@ -239,6 +270,8 @@ def train(
                     if losses:
                         values["loss"] = sum(_value(loss) for loss in losses) / len(losses)
                         losses.clear()
+                    if several:  # the same numbers, hence the same decisions, on every rank
+                        values = _mean_over_ranks(values)
                     for key, value in values.items():
                         if not math.isfinite(value):
                             raise Diverged(

@@ -2,7 +2,8 @@
 
 A run directory holds::
 
-    config.json              {"model": NAME, "config": {...the settings...}, "world_size": 1}
+    config.json              {"model": NAME, "config": {...the settings...}, "world_size": N}
+                             (N: the processes that trained it, 1 unless run under torchrun)
     metrics.jsonl            one JSON object per logged step: step, epoch, loss, time, then the
                              model's named metrics (non-finite numbers as "inf", "-inf", "nan")
     checkpoint.safetensors   every tensor of the training state, with the rest of the state
@@ -12,6 +13,9 @@ A run directory holds::
 
 The checkpoint is one file, so tensors and step can never pair across two saves: it is written
 to a temporary file, fsynced, renamed over the old one, and the directory fsynced.
+
+Under several processes only rank 0 writes a run (:func:`ebmlab.training.train` and the command
+line see to it); every rank may read it, e.g. to load the checkpoint of a ``--resume``.
 """
 
 from __future__ import annotations
@@ -141,7 +145,8 @@ class RunDirectory:
         flags: list[str] | None = None,
     ) -> RunDirectory:
         """A new run in ``path``: refuses a folder that already holds files unless ``overwrite``
-        (which removes the old run's files, and only those), then writes ``config.json``."""
+        (which removes the old run's files, and only those), then writes ``config.json``
+        (``world_size``: the number of processes training the run)."""
         run = cls(path)
         run._check_writable()
         if run.path.exists():
