@@ -735,8 +735,10 @@ def test_plot_titles_count_the_filters_and_say_what_the_curves_are(tmp_path, mon
     train(recipe, progress=False)
     names = [path.name for path in recipe.plot(tmp_path)]
     assert names == ["filters.png", "samples.png", "data.png", "pseudo_likelihood.png", "reconstruction_error.png"]
-    assert titles[0] == "RBM filters (rows of W, all 12 hidden units)"
-    assert titles[3] == "pseudo-log-likelihood per image (higher is better)"
+    assert "(12 hidden units, all shown)" in titles[0] and "of 12" not in titles[0]
+    assert titles[3].startswith("training fit: pseudo-log-likelihood per image (higher is better)")
     fit = recipe.fit()
     plots.plot_filters(fit, tmp_path / "f.png", count=5)
-    assert titles[-1] == "RBM filters (rows of W, 5 of 12 hidden units)"
+    assert "(first 5 of 12 hidden units)" in titles[-1]
+    plots.plot_filters(fit, tmp_path / "f.png", count=100)  # more than there are: all of them, not "100 of 12"
+    assert "(12 hidden units, all shown)" in titles[-1]

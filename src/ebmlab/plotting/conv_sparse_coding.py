@@ -42,20 +42,25 @@ def plot_reconstruction(
     active = float((z != 0).mean())
 
     columns = max(len(shown), 3)
-    fig = plt.figure(figsize=(2.2 * columns, 2.2 * columns / 3 + 3.6), layout="constrained")
-    top, bottom = fig.subfigures(2, 1, height_ratios=[columns / 3, 1.6])
+    width = max(11.0, 2.2 * columns)  # inches: the top row's three pictures are each about a third of it
+    fig = plt.figure(figsize=(width, width / 3 + 3.8), layout="constrained")
+    top, bottom = fig.subfigures(2, 1, height_ratios=[width / 3, 3.4])
     low, high = float(min(y.min(), y_tilde.min())), float(max(y.max(), y_tilde.max()))
-    bound = max(abs(low), abs(high)) or 1.0
+    bound = float(np.abs(y - y_tilde).max()) or 1.0
     panels = [
-        (y, "image y", dict(vmin=low, vmax=high)),
-        (y_tilde, "reconstruction ỹ", dict(vmin=low, vmax=high)),
-        (y - y_tilde, f"residual y − ỹ, ‖y − ỹ‖²/‖y‖² = {error:.3f}", dict(vmin=-bound, vmax=bound)),
+        (y, "image y", dict(vmin=low, vmax=high), None),
+        (y_tilde, "reconstruction ỹ = Σ_j f_j ∗ ž_j", dict(vmin=low, vmax=high), "pixel value"),
+        (y - y_tilde, f"residual y − ỹ\n‖y − ỹ‖² / ‖y‖² = {error:.3f}", dict(vmin=-bound, vmax=bound), "y − ỹ"),
     ]
-    for ax, (picture, title, scale) in zip(top.subplots(1, 3), panels, strict=True):
-        ax.imshow(picture, cmap="gray", interpolation="nearest", **scale)
-        ax.set_title(title, fontsize=9)
-        ax.axis("off")
-    axes = bottom.subplots(2, columns, height_ratios=[1, 0.45], squeeze=False)
+    top_axes = top.subplots(1, 3)
+    for ax, (picture, title, scale, label) in zip(top_axes, panels, strict=True):
+        shown_image = ax.imshow(picture, cmap="gray", interpolation="nearest", **scale)
+        ax.set_title(title, fontsize=11)
+        ax.set_xticks([])
+        ax.set_yticks([])
+        if label is not None:
+            top.colorbar(shown_image, ax=ax, shrink=0.85, label=label)
+    axes = bottom.subplots(2, columns, height_ratios=[1, 0.55], squeeze=False)
     for index in range(columns):
         code_ax, filter_ax = axes[0, index], axes[1, index]
         code_ax.axis("off")
@@ -65,14 +70,18 @@ def plot_reconstruction(
         j = shown[index]
         code_bound = float(np.abs(z[j]).max()) or 1.0
         code_ax.imshow(z[j], cmap="RdBu_r", vmin=-code_bound, vmax=code_bound, interpolation="nearest")
-        code_ax.set_title(f"code map ž_{j}: {(z[j] != 0).mean():.1%} active", fontsize=8)
+        code_ax.set_title(f"code map ž_{j}\n{(z[j] != 0).mean():.1%} non-zero", fontsize=9)
         filter_bound = float(np.abs(f[j]).max()) or 1.0
         filter_ax.imshow(f[j], cmap="gray", vmin=-filter_bound, vmax=filter_bound, interpolation="nearest")
-        filter_ax.set_title(f"filter f_{j}", fontsize=8)
-    fig.suptitle(
-        f"{y.shape[0]}x{y.shape[1]} image, its reconstruction and the {len(shown)} most active of {len(z)} "
-        f"code maps with their filters ({active:.1%} of all codes active)",
+        filter_ax.set_title(f"filter f_{j}", fontsize=9)
+    bottom.suptitle(
+        f"the {len(shown)} most active of the {len(z)} code maps (red > 0 > blue), each above its filter",
         fontsize=10,
+    )
+    fig.suptitle(
+        f"convolutional sparse coding of one {y.shape[0]}x{y.shape[1]} image: "
+        f"{active:.1%} of all code entries are non-zero",
+        fontsize=12,
     )
     return save_figure(fig, path)
 
@@ -89,6 +98,11 @@ def plot_all(
     out = Path(out)
     return [
         plot_filters(filters, out / "filters.png"),
-        training_curve(list(losses), out / "training_curve.png", ylabel="mean energy E(y, z) per crop"),
+        training_curve(
+            list(losses),
+            out / "training_curve.png",
+            ylabel="mean energy E(y, ž) per crop",
+            title="convolutional sparse coding training: energy per epoch (lower is better)",
+        ),
         plot_reconstruction(image, reconstruction, codes, filters, out / "reconstruction.png"),
     ]

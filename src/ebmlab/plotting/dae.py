@@ -8,7 +8,7 @@ import numpy as np
 import torch
 
 from ..recipes.dae import DAEFit
-from . import energy_grid, image_grid, pyplot, save_figure, training_curve
+from . import energy_grid, image_grid, pyplot, save_figure, training_curve, unit_scale
 
 __all__ = ["plot_dae", "plot_dae_field", "plot_dae_images"]
 
@@ -19,29 +19,37 @@ def _window(points: np.ndarray, pad: float = 0.15) -> tuple[tuple[float, float],
     return (float(low[0] - span[0]), float(high[0] + span[0])), (float(low[1] - span[1]), float(high[1] + span[1]))
 
 
-def plot_dae_field(fit: DAEFit, path: Path, resolution: int = 25) -> Path:
+def _corruption_text(fit: DAEFit) -> str:
+    """The corruption in words ("Gaussian noise, σ = 0.5"), never its Python repr."""
+    describe = getattr(fit.corruption, "describe", None)
+    return describe() if callable(describe) else str(fit.corruption)
+
+
+def plot_dae_field(fit: DAEFit, path: Path, resolution: int = 17) -> Path:
     """Reconstruction field Dec(Enc(y)) − y on a grid over the reconstruction energy, with the data.
 
-    Arrows longer than 0.9 grid steps are drawn at that length (their direction kept): far from the
-    data the field is as long as the distance to it, and true lengths would cover the figure.
+    Arrows show the field's direction; their length is the field's, capped at half a grid step (far
+    from the data the field is as long as the distance to it, and true lengths would cover the figure),
+    so neighbouring arrows never touch.
     """
     plt = pyplot()
     data = fit.data.numpy()
     xlim, ylim = _window(data)
-    fig, ax = plt.subplots(figsize=(6.5, 5.5))
+    fig, ax = plt.subplots(figsize=(7.0, 5.6))
     gx, gy, energy = energy_grid(fit.model.reconstruction_energy, xlim, ylim, resolution=150)
     mesh = ax.contourf(gx, gy, np.log10(energy + 1e-4), levels=30, cmap="viridis")
     from mpl_toolkits.axes_grid1 import make_axes_locatable
 
     bar = make_axes_locatable(ax).append_axes("right", size="4%", pad=0.1)  # as tall as the plot, beside it
     fig.colorbar(mesh, cax=bar, label="log₁₀ ‖y − Dec(Enc(y))‖²")
-    ax.scatter(data[:, 0], data[:, 1], s=2, color="white", alpha=0.35)
+    shown = data[:: max(1, len(data) // 1500)]  # at most ~1500 points: more would hide the energy
+    ax.scatter(shown[:, 0], shown[:, 1], s=3, color="white", alpha=0.6)
     xs, ys = np.linspace(*xlim, resolution), np.linspace(*ylim, resolution)
     qx, qy = np.meshgrid(xs, ys)
     points = torch.tensor(np.stack([qx.ravel(), qy.ravel()], 1), dtype=torch.float32)  # (R·R, 2)
     with torch.no_grad():
         arrows = (fit.model(points) - points).numpy()  # (R·R, 2)
-    longest = 0.9 * min(xs[1] - xs[0], ys[1] - ys[0])
+    longest = 0.5 * min(xs[1] - xs[0], ys[1] - ys[0])
     length = np.linalg.norm(arrows, axis=1, keepdims=True)  # (R·R, 1)
     arrows = arrows * np.minimum(1.0, longest / np.maximum(length, 1e-12))
     ax.quiver(
@@ -53,17 +61,28 @@ def plot_dae_field(fit: DAEFit, path: Path, resolution: int = 25) -> Path:
         angles="xy",
         scale_units="xy",
         scale=1.0,
-        width=0.003,
+        width=0.004,
+        headwidth=3.5,
+        headlength=3.5,
+        headaxislength=3,
     )
     ax.set_xlim(xlim)
     ax.set_ylim(ylim)
     ax.set_aspect("equal")
-    ax.set_title(f"DAE trained with {fit.corruption}\narrows Dec(Enc(y)) − y, clipped at one grid step", fontsize=10)
+    ax.set_xlabel("y₁")
+    ax.set_ylabel("y₂")
+    ax.set_title(
+        f"Denoising autoencoder trained with {_corruption_text(fit)}\n"
+        "colour: reconstruction energy, white dots: training data\n"
+        "red arrows: where the DAE moves y, Dec(Enc(y)) − y (capped at half a grid step)",
+        fontsize=10,
+    )
     return save_figure(fig, path)
 
 
-def plot_dae_images(fit: DAEFit, path: Path, count: int = 16, seed: int = 0) -> Path:
-    """Three rows of images: clean y, corrupted ỹ, reconstruction Dec(Enc(ỹ))."""
+def plot_dae_images(fit: DAEFit, path: Path, count: int = 12, seed: int = 0) -> Path:
+    """Three rows of images: clean y, corrupted ỹ, reconstruction Dec(Enc(ỹ)) (on one 0-1 grey scale,
+    clipped to it, when the pixels lie in [0, 1])."""
     generator = torch.Generator().manual_seed(seed)
     pick = torch.randperm(fit.data.shape[0], generator=generator)[:count]
     clean = fit.data[pick]  # (S, D)
@@ -71,15 +90,32 @@ def plot_dae_images(fit: DAEFit, path: Path, count: int = 16, seed: int = 0) -> 
     with torch.no_grad():
         recon = fit.model(noisy)
     height, width = fit.image_shape
-    rows = torch.cat([clean, noisy.clamp(0, 1), recon]).reshape(-1, height, width)
-    return image_grid(rows, path, columns=len(pick), title=f"clean / corrupted ({fit.corruption}) / reconstructed")
+    scale = unit_scale(clean)  # pixels in [0, 1]: one 0-1 grey scale for all three rows
+    rows = torch.cat([clean, noisy, recon])
+    rows = (rows.clamp(0, 1) if scale else rows).reshape(-1, height, width)
+    return image_grid(
+        rows,
+        path,
+        columns=len(pick),
+        title=f"Denoising autoencoder on training images corrupted with {_corruption_text(fit)}",
+        row_labels=("clean y", "corrupted ỹ", "Dec(Enc(ỹ))"),
+        **scale,
+    )
 
 
 def plot_dae(fit: DAEFit, out: Path) -> list[Path]:
     """Every DAE figure into ``out``: the training curve, and the reconstruction field (2-D data) or
     reconstructions (images)."""
     out = Path(out)
-    paths = [training_curve(fit.losses, out / "training_curve.png", ylabel="mean ‖y − Dec(Enc(ỹ))‖²", log=True)]
+    paths = [
+        training_curve(
+            fit.losses,
+            out / "training_curve.png",
+            ylabel="mean ‖y − Dec(Enc(ỹ))‖²",
+            title="DAE training: denoising loss per epoch (lower is better)",
+            log=True,
+        )
+    ]
     if fit.image_shape is not None:
         paths.append(plot_dae_images(fit, out / "reconstructions.png"))
     elif fit.data.shape[1] == 2:

@@ -34,7 +34,7 @@ def _curve(fit: EllipseFit, x: float) -> np.ndarray:
 def plot_manifold(fit: EllipseFit, path: Path) -> Path:
     """Data and the trained manifold {Dec(z)}; for the conditional model, one colour per x shown."""
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(5.5, 5.5))
+    fig, ax = plt.subplots(figsize=(5.5, 5.5), layout="constrained")
     y, x = fit.y.numpy(), fit.x.numpy()[:, 0]
     if isinstance(fit.model, ConditionalEllipseEnergy):
         colours = plt.cm.viridis(np.linspace(0, 1, len(X_SHOWN)))
@@ -44,7 +44,10 @@ def plot_manifold(fit: EllipseFit, path: Path) -> Path:
             curve = _curve(fit, value)
             ax.plot(curve[:, 0], curve[:, 1], color=colour, lw=1.5, label=f"x = {value:g}")
         ax.legend(loc="upper left", bbox_to_anchor=(1.02, 1.0), fontsize=8)
-        ax.set_title("conditional manifold Dec(z; x) = f(x) ⊙ (cos z, sin z)")
+        ax.set_title(
+            "conditional ellipse: data and trained manifolds\nDec(z; x) = f(x) ⊙ (cos z, sin z), one colour per x",
+            fontsize=11,
+        )
     else:
         ax.scatter(y[:, 0], y[:, 1], s=6, color="tab:blue", alpha=0.5, label="data y")
         curve = _curve(fit, 0.0)
@@ -54,7 +57,7 @@ def plot_manifold(fit: EllipseFit, path: Path) -> Path:
         start = np.stack([np.cos(np.linspace(0, 2 * np.pi, 200)), np.sin(np.linspace(0, 2 * np.pi, 200))], 1)
         ax.plot(start[:, 0], start[:, 1], "k--", lw=1, label="initial manifold, w = (1, 1)")
         w1, w2 = fit.model.w.tolist()
-        ax.set_title(f"trained manifold: w = ({w1:.3f}, {w2:.3f})")
+        ax.set_title(f"the ellipse model's manifold {{Dec(z)}}: trained w = ({w1:.3f}, {w2:.3f})", fontsize=11)
         ax.legend(loc="center", fontsize=8)
     ax.set_aspect("equal")
     ax.set_xlabel("$y_1$")
@@ -69,7 +72,7 @@ def plot_free_energy_surfaces(fit: EllipseFit, path: Path, betas: tuple[float, .
     if isinstance(fit.model, ConditionalEllipseEnergy):
         y = y[np.abs(fit.x.numpy()[:, 0] - x) < 1e-6]
     xlim, ylim = _limits(y)
-    fig, axes = plt.subplots(1, len(betas), figsize=(4.2 * len(betas), 4.2))
+    fig, axes = plt.subplots(1, len(betas), figsize=(4.4 * len(betas), 4.6), layout="constrained")
     for ax, beta in zip(np.atleast_1d(axes), betas, strict=True):
 
         def surface(points: torch.Tensor, beta: float = beta) -> torch.Tensor:
@@ -81,9 +84,17 @@ def plot_free_energy_surfaces(fit: EllipseFit, path: Path, betas: tuple[float, .
         ax.contour(gx, gy, values, levels=8, colors="white", linewidths=0.4, alpha=0.6)
         ax.scatter(y[:, 0], y[:, 1], s=1, color="tab:red", alpha=0.35, label="data")
         ax.set_aspect("equal")
-        ax.set_title(f"$F_\\beta(y)$, β = {'∞' if math.isinf(beta) else f'{beta:g}'}")
-        fig.colorbar(mesh, ax=ax, shrink=0.75)
-    fig.suptitle("free energy F_β(y) = −(1/β) log mean_z exp(−β E(y, z))" + (f" at x = {x:g}" if x else ""))
+        ax.set_xlabel("y₁")
+        ax.set_ylabel("y₂")
+        label = "β = ∞ (F∞ = min_z E)" if math.isinf(beta) else f"β = {beta:g}"
+        ax.set_title(label, fontsize=11)
+        fig.colorbar(mesh, ax=ax, shrink=0.75, label="F_β(y)")
+    fig.suptitle(
+        "free energy F_β(y) = −(1/β) log mean_z exp(−β E(y, z)), data in red"
+        + (f", at x = {x:g}" if isinstance(fit.model, ConditionalEllipseEnergy) else "")
+        + "\nas β grows the surface sharpens onto the trained ellipse (each panel on its own colour scale)",
+        fontsize=11,
+    )
     return save_figure(fig, path)
 
 
@@ -98,7 +109,7 @@ def plot_energy_vs_z(fit: EllipseFit, path: Path, y_point: tuple[float, float] =
         e_fine = fit.model.pairwise(y, fine, xs)[0].numpy()
         e_grid = fit.model.pairwise(y, grid, xs)[0].numpy()
     best = int(np.argmin(e_grid))
-    fig, ax = plt.subplots(figsize=(6, 3.8))
+    fig, ax = plt.subplots(figsize=(6.2, 4), layout="constrained")
     ax.plot(fine[:, 0].numpy(), e_fine, color="tab:gray", lw=1, label="E(y, z), z continuous")
     ax.scatter(grid[:, 0].numpy(), e_grid, s=12, color="tab:blue", label="z on the grid [0 : π/24 : 2π)")
     ax.scatter(
@@ -123,7 +134,13 @@ def plot_all(fit: EllipseFit, out: Path) -> list[Path]:
         plot_manifold(fit, out / "manifold.png"),
         plot_free_energy_surfaces(fit, out / "free_energy.png"),
         plot_energy_vs_z(fit, out / "energy_vs_z.png"),
-        training_curve(fit.losses, out / "training_curve.png", ylabel="energy loss  mean F(y)", log=True),
+        training_curve(
+            fit.losses,
+            out / "training_curve.png",
+            ylabel="energy loss: mean F(y)",
+            title="ellipse training: energy loss per epoch (lower is better)",
+            log=True,
+        ),
     ]
     if isinstance(fit.model, ConditionalEllipseEnergy):
         paths.append(plot_free_energy_surfaces(fit, out / "free_energy_x1.png", x=1.0))

@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 
 from ..recipes.rbm import RBMFit
-from . import image_grid, training_curve
+from . import image_grid, training_curve, unit_scale
 
 __all__ = ["plot_all", "plot_filters", "plot_samples"]
 
@@ -19,11 +19,15 @@ def plot_filters(fit: RBMFit, path: Path, count: int = 100) -> Path:
         raise ValueError("plot_filters needs image data (fit.data.image_shape is None)")
     weights = fit.model.components_[:count].detach().cpu().numpy()  # (shown, D)
     hidden = len(fit.model.components_)
-    shown = f"{len(weights)} of {hidden}" if len(weights) < hidden else f"all {hidden}"
+    shown = (
+        f"first {len(weights)} of {hidden} hidden units"
+        if len(weights) < hidden
+        else f"{hidden} hidden units, all shown"
+    )
     return image_grid(
         weights.reshape(-1, *shape),
         path,
-        title=f"RBM filters (rows of W, {shown} hidden units)",
+        title=f"RBM filters: the weights W of each hidden unit ({shown})\nred: positive, blue: negative",
         symmetric=True,
         cmap="RdBu_r",
     )
@@ -35,8 +39,9 @@ def plot_samples(fit: RBMFit, path: Path) -> Path:
     if shape is None:
         raise ValueError("plot_samples needs image data (fit.data.image_shape is None)")
     samples = fit.samples.samples.detach().cpu().numpy() * fit.data.scale + fit.data.mean  # (S, D)
-    title = f"samples after {fit.samples.steps} Gibbs steps"
-    return image_grid(np.clip(samples, 0, None).reshape(-1, *shape), path, title=title)
+    title = f"RBM samples: {len(samples)} Gibbs chains after {fit.samples.steps} steps each"
+    samples = np.clip(samples, 0, None)
+    return image_grid(samples.reshape(-1, *shape), path, title=title, **unit_scale(samples))
 
 
 def plot_all(fit: RBMFit, out: Path) -> list[Path]:
@@ -49,7 +54,8 @@ def plot_all(fit: RBMFit, out: Path) -> list[Path]:
             image_grid(
                 fit.data.train[:64].reshape(-1, *fit.data.image_shape),
                 out / "data.png",
-                title="training data (as the RBM sees it)",
+                title="RBM training data, as the RBM sees it (64 images)",
+                **unit_scale(fit.data.train[:64]),
             )
         )
     if fit.pseudo_likelihoods:
@@ -57,16 +63,17 @@ def plot_all(fit: RBMFit, out: Path) -> list[Path]:
             training_curve(
                 fit.pseudo_likelihoods,
                 out / "pseudo_likelihood.png",
-                ylabel="nats per image",
-                title="pseudo-log-likelihood per image (higher is better)",
+                ylabel="Σ_i log p(y_i | other pixels), nats",
+                title="training fit: pseudo-log-likelihood per image (higher is better)\n"
+                "how well each pixel is predicted from all the others",
             )
         )
     paths.append(
         training_curve(
             fit.reconstruction_errors,
             out / "reconstruction_error.png",
-            ylabel="mean squared error",
-            title="mean-field reconstruction error (lower is better)",
+            ylabel="mean squared error per pixel",
+            title="reconstruction error: y → hidden → y, mean-field (lower is better)",
         )
     )
     return paths

@@ -25,7 +25,7 @@ from torch import Tensor
 
 from ..models.vae import VAE, Autoencoder
 from ..recipes.vae import LatentModelFit
-from . import image_grid, pyplot, save_figure
+from . import image_grid, pyplot, save_figure, unit_scale
 
 __all__ = [
     "latent_codes",
@@ -73,20 +73,20 @@ def _images(y: Tensor | np.ndarray, image_shape: tuple[int, int]) -> np.ndarray:
 
 def _tiled(images: np.ndarray, path: str | os.PathLike[str], columns: int, title: str, pad: int = 1) -> Path:
     """Images ``(N, H, W)`` tiled into one picture (one ``imshow``: fast for hundreds of tiles), on one
-    grey scale shared by all of them, with ``pad`` pixels between the tiles."""
+    grey scale shared by all of them (0 to 1 for values in [0, 1]), with ``pad`` pixels between the tiles."""
     plt = pyplot()
     count, height, width = images.shape
     rows = -(-count // columns)
-    low, high = float(images.min()), float(images.max())
+    low, high = (0.0, 1.0) if unit_scale(images) else (float(images.min()), float(images.max()))
     canvas = np.full((rows * (height + pad) - pad, columns * (width + pad) - pad), low, dtype=np.float32)
     for index, image in enumerate(images):
         top, left = (index // columns) * (height + pad), (index % columns) * (width + pad)
         canvas[top : top + height, left : left + width] = image
-    inches = min(9.0, max(4.0, 0.05 * canvas.shape[1]))  # the width; the height keeps the aspect
-    fig, ax = plt.subplots(figsize=(inches, inches * canvas.shape[0] / canvas.shape[1] + 0.4))
+    inches = min(9.0, max(5.0, 0.05 * canvas.shape[1]))  # the width; the height keeps the aspect
+    fig, ax = plt.subplots(figsize=(inches, inches * canvas.shape[0] / canvas.shape[1] + 0.5))
     ax.imshow(canvas, cmap="gray", vmin=low, vmax=high if high > low else low + 1, interpolation="nearest")
     ax.axis("off")
-    ax.set_title(title, fontsize=10)
+    ax.set_title(title, fontsize=11)
     return save_figure(fig, path)
 
 
@@ -97,7 +97,7 @@ def plot_prior_samples(
     with torch.no_grad():
         samples = model.sample(n, generator=torch.Generator().manual_seed(seed))
     columns = max(1, round(n**0.5))
-    return _tiled(_images(samples, image_shape), path, columns, f"{n} samples: decoded z ~ N(0, I)")
+    return _tiled(_images(samples, image_shape), path, columns, f"VAE: {n} new images, E[y | z] for z ~ N(0, I)")
 
 
 def plot_reconstructions(
@@ -109,7 +109,11 @@ def plot_reconstructions(
         recon = model.reconstruct(y)
     pairs = torch.stack([y, recon], 1).reshape(-1, y.shape[1])  # (2·count, D): input, reconstruction, ...
     return image_grid(
-        _images(pairs, image_shape), path, columns=8, title=f"{_kind(model)}: input | reconstruction, pair by pair"
+        _images(pairs, image_shape),
+        path,
+        columns=8,
+        title=f"{_kind(model)}: held-out image, then its reconstruction, pair by pair",
+        **unit_scale(pairs),
     )
 
 
@@ -121,14 +125,21 @@ def _scatter(ax: Any, model: VAE | Autoencoder, y: Tensor, labels: np.ndarray | 
     shown = ax.scatter(points[:, 0], points[:, 1], c=colours, cmap="tab10", s=4, alpha=0.7)
     if labels is not None:
         handles, names = shown.legend_elements()
-        ax.legend(handles, names, fontsize=7, markerscale=0.8, loc="best", framealpha=0.6)
+        ax.legend(
+            handles, names, title="class", fontsize=7, title_fontsize=8, markerscale=0.8, loc="best", framealpha=0.6
+        )
     if codes.shape[1] == 2 and isinstance(model, VAE):
         for radius in (1.0, 2.0):  # the prior's 1σ and 2σ circles
             ax.add_patch(pyplot().Circle((0, 0), radius, fill=False, ls="--", lw=0.8, color="black", alpha=0.5))
     name = "μ(y)" if isinstance(model, VAE) else "Enc(y)"
-    ax.set_xlabel(f"{axis} 1")
-    ax.set_ylabel(f"{axis} 2")
-    ax.set_title(f"{_kind(model)}: codes {name} of {len(points)} held-out images (d = {codes.shape[1]})", fontsize=9)
+    plane = axis == "z"
+    ax.set_xlabel("z₁" if plane else "principal component 1")
+    ax.set_ylabel("z₂" if plane else "principal component 2")
+    ax.set_title(
+        f"{_kind(model)}: codes {name} of {len(points)} held-out images (d = {codes.shape[1]})"
+        + ("" if plane else f"\nprojected by {axis}"),
+        fontsize=10,
+    )
     ax.set_aspect("equal", adjustable="datalim")
 
 
@@ -138,7 +149,7 @@ def plot_latent_codes(
     """The codes ž of held-out images, coloured by class; the first two principal components when d > 2
     (for a 2-D VAE, the prior's 1σ and 2σ circles)."""
     plt = pyplot()
-    fig, ax = plt.subplots(figsize=(5.5, 5))
+    fig, ax = plt.subplots(figsize=(5.5, 5), layout="constrained")
     _scatter(ax, model, y, labels)
     return save_figure(fig, path)
 
@@ -157,7 +168,7 @@ def plot_latent_comparison(
         'latent.png'
     """
     plt = pyplot()
-    fig, axes = plt.subplots(1, len(fits), figsize=(5.5 * len(fits), 5), squeeze=False)
+    fig, axes = plt.subplots(1, len(fits), figsize=(5.5 * len(fits), 5), squeeze=False, layout="constrained")
     for i, (ax, fit) in enumerate(zip(axes[0], fits, strict=True)):
         _scatter(ax, fit.model, fit.heldout, fit.labels)
         if titles is not None:
@@ -210,7 +221,8 @@ def plot_interpolation(
         _images(row, image_shape),
         path,
         columns=len(row),
-        title=f"{_kind(model)}: interpolation between two test images",
+        title=f"{_kind(model)}: two held-out images (ends) and decoded codes on the line between them",
+        **unit_scale(row),
     )
 
 
@@ -218,25 +230,38 @@ def plot_training_terms(rows: Sequence[dict[str, Any]], path: str | os.PathLike[
     """Per epoch, from the run's metrics rows: the loss and the reconstruction term (left) and, for a
     VAE, the KL term (right), in nats per image."""
     plt = pyplot()
+    from matplotlib.ticker import MaxNLocator
+
     rows = [row for row in rows if "loss" in row]
     epochs = [row.get("epoch") or row["step"] for row in rows]
     has_kl = any("kl" in row for row in rows)
-    fig, axes = plt.subplots(1, 2 if has_kl else 1, figsize=(10 if has_kl else 5, 3.6), squeeze=False)
+    marker = dict(marker="o", markersize=7 if len(rows) == 1 else 4 if len(rows) <= 60 else 0)
+    fig, axes = plt.subplots(
+        1, 2 if has_kl else 1, figsize=(11 if has_kl else 5.5, 4), squeeze=False, layout="constrained"
+    )
     left = axes[0][0]
-    left.plot(epochs, [row["loss"] for row in rows], label="loss (the objective)")
+    left.plot(epochs, [row["loss"] for row in rows], label="loss (the objective)", **marker)
     if has_kl:
-        left.plot(epochs, [row["reconstruction"] for row in rows], label="reconstruction −log p(y|z)")
+        left.plot(epochs, [row["reconstruction"] for row in rows], label="reconstruction −log p(y|z)", **marker)
         right = axes[0][1]
-        right.plot(epochs, [row["kl"] for row in rows], color="tab:red")
-        right.set_xlabel("epoch")
-        right.set_ylabel("KL(q(z|y) ‖ p(z)), nats")
-        right.set_title("KL term", fontsize=10)
-        right.grid(alpha=0.3)
+        right.plot(epochs, [row["kl"] for row in rows], color="tab:red", **marker)
+        right.set_ylabel("KL(q(z|y) ‖ p(z)), nats per image")
+        right.set_title("KL term: how far the codes are from the prior", fontsize=11)
         left.legend(fontsize=8)
-    left.set_xlabel("epoch")
     left.set_ylabel("nats per image")
-    left.set_title("training objective (negative ELBO or bound)" if has_kl else "reconstruction −log p(y|Enc(y))")
-    left.grid(alpha=0.3)
+    left.set_title(
+        "training objective: negative ELBO (or bound), lower is better"
+        if has_kl
+        else "training: reconstruction −log p(y|Enc(y)), lower is better",
+        fontsize=11,
+    )
+    for ax in axes[0]:
+        ax.set_xlabel("epoch")
+        ax.xaxis.set_major_locator(MaxNLocator(integer=True))
+        ax.ticklabel_format(axis="y", useOffset=False)
+        ax.grid(alpha=0.3)
+    if len(rows) == 1:
+        fig.suptitle("one epoch only: a single point per curve, train longer to see the trend", fontsize=10)
     return save_figure(fig, path)
 
 

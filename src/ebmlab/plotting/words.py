@@ -39,9 +39,10 @@ def plot_transcriptions(fit: WordsFit, path: Path) -> Path:
     fig, axes = plt.subplots(
         2 * count,
         2,
-        figsize=(max(6.0, width / 14), 3.0 * count),
-        gridspec_kw={"height_ratios": [1, 2] * count, "width_ratios": [50, 1]},
+        figsize=(max(7.0, width / 12), 4.2 * count),
+        gridspec_kw={"height_ratios": [0.7, 3.5] * count, "width_ratios": [50, 1]},
         squeeze=False,
+        layout="constrained",
     )
     stride = model.stride
     for row in range(count):
@@ -83,33 +84,45 @@ def plot_transcriptions(fit: WordsFit, path: Path) -> Path:
             )
         bottom.set_xlim(0, width)
         bottom.set_yticks(range(27))
-        bottom.set_yticklabels(CLASS_LABELS, fontsize=5)
+        bottom.set_yticklabels(CLASS_LABELS, fontsize=7, family="monospace")
+        bottom.set_ylabel("class c", fontsize=8)
         bottom.set_xlabel(f"pixel (window centres, stride {stride})", fontsize=8)
         fig.colorbar(shown, cax=axes[2 * row + 1, 1], label="energy", extend="max")
         if row == 0:
             bottom.legend(loc="upper right", fontsize=7, framealpha=0.6)
-    fig.suptitle(f"window energies E_t[c] under each word, and paths ({fit.graph} graph)", fontsize=10)
-    fig.tight_layout(rect=(0, 0, 1, 0.98))
+    fig.suptitle(
+        f"held-out words: window energies E_t[c] (bright = low) under each image, and paths ({fit.graph} graph)",
+        fontsize=11,
+    )
     return save_figure(fig, path)
 
 
 def plot_learning_curves(fit: WordsFit, path: Path) -> Path:
     """Training loss and held-out word accuracy per epoch; the line marks the start of the words stage."""
     plt = pyplot()
-    fig, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(10, 3.6))
+    from matplotlib.ticker import MaxNLocator
+
+    fig, (loss_axis, accuracy_axis) = plt.subplots(1, 2, figsize=(11, 4), layout="constrained")
     epochs = np.arange(1, len(fit.losses) + 1)
     for axis, values, label in (
-        (loss_axis, fit.losses, "training loss"),
-        (accuracy_axis, fit.accuracies, "held-out word accuracy"),
+        (loss_axis, fit.losses, "training loss (lower is better)"),
+        (accuracy_axis, fit.accuracies, "held-out word accuracy (higher is better)"),
     ):
-        axis.plot(epochs, values, marker="o", markersize=3)
+        axis.plot(epochs[: len(values)], values, marker="o", markersize=7 if len(values) == 1 else 4)
         if 0 < fit.char_epochs < len(values):
-            axis.axvline(fit.char_epochs + 0.5, color="grey", ls=":", lw=1)
+            axis.axvline(fit.char_epochs + 0.5, color="grey", ls=":", lw=1, label="characters → words")
+            axis.legend(fontsize=8, loc="best")
         axis.set_xlabel("epoch (characters, then words)")
-        axis.set_ylabel(label)
+        axis.set_ylabel(label.split(" (")[0])
+        axis.set_title(label, fontsize=11)
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         axis.grid(alpha=0.3)
     accuracy_axis.set_ylim(-0.02, 1.02)
-    fig.tight_layout()
+    fig.suptitle(
+        f"word transcription: {fit.char_epochs} epoch{'' if fit.char_epochs == 1 else 's'} on single characters, "
+        "then whole words (the two stages' losses differ)",
+        fontsize=12,
+    )
     return save_figure(fig, path)
 
 

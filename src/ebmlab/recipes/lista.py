@@ -253,6 +253,12 @@ class LISTARecipe(Recipe):
         )
         return [
             plots.plot_code_error_curves(curves, out / "code_error.png"),
-            training_curve(self.losses, out / "training_curve.png", log=True),
+            training_curve(
+                self.losses,
+                out / "training_curve.png",
+                ylabel="mean ‖z_t − ž‖² / mean ‖ž‖²" if self.config.objective == "codes" else "mean E(y, Enc(y))",
+                title="LISTA training loss per epoch (lower is better)",
+                log=True,
+            ),
             plots.plot_atoms(self.dictionary.T.cpu().numpy(), (8, 8), out / "atoms.png"),
         ]

@@ -223,11 +223,23 @@ class SparseCodingRecipe(Recipe):
             }
             return [
                 plots.plot_collapse(self.examples, out / "collapse.png"),
-                training_curve(curves, out / "training_curve.png", ylabel="mean energy F(y)"),
+                training_curve(
+                    curves,
+                    out / "training_curve.png",
+                    ylabel="mean energy F(y)",
+                    title="the lecture's example: mean energy of the data per epoch (lower is better)",
+                ),
             ]
         coder = self.coders[0]
         curves = {"training": coder.objective_, "held-out": self.held_out}
-        figures = [training_curve(curves, out / "training_curve.png", ylabel="mean energy F(y)")]
+        figures = [
+            training_curve(
+                curves,
+                out / "training_curve.png",
+                ylabel="mean energy F(y)",
+                title="sparse coding training: mean energy per epoch (lower is better)",
+            )
+        ]
         codes = coder.transform(self.test)  # (N/10, K)
         figures.append(plots.plot_code_sparsity(codes, out / "code_sparsity.png"))
         shape = self.image_shape or plots.tile_shape(self.test.shape[1])
