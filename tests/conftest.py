@@ -1,7 +1,12 @@
 """Suite-wide settings."""
 
+import os
+
 import pytest
 import torch
+
+# runs log TensorBoard scalars when tensorboard is installed; only the test of that logging needs them
+os.environ.setdefault("EBMLAB_TENSORBOARD", "0")
 
 
 @pytest.fixture(autouse=True)

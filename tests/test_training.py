@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import os
 import signal
@@ -215,3 +216,24 @@ def test_missing_checkpoint_and_torn_metrics(tmp_path):
     with open(run.file("metrics.jsonl"), "a") as handle:
         handle.write('{"step": 2, "lo')  # a line torn by a kill
     assert run.read_metrics() == [{"step": 1}]
+
+
+def test_tensorboard_scalars_match_metrics_jsonl(tmp_path, monkeypatch):
+    pytest.importorskip("tensorboard", reason="tensorboard is not installed (pip install '.[tensorboard]')")
+    from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+    from ebmlab.cli import main
+
+    monkeypatch.setenv("EBMLAB_TENSORBOARD", "1")
+    out = tmp_path / "run"
+    flags = ["--epochs", "4", "--checkpoint-every", "2", "--out", str(out), "--no-progress", "--no-plots"]
+    assert main(["train", "ellipse", *flags]) == 0
+    events = EventAccumulator(str(out / "tensorboard"))
+    events.Reload()
+    rows = [json.loads(line) for line in (out / "metrics.jsonl").read_text().splitlines()]
+    logged = [(event.step, event.value) for event in events.Scalars("loss")]
+    assert logged == [(row["step"], pytest.approx(row["loss"], rel=1e-6)) for row in rows]
+    assert {"loss", "w1", "w2"} <= set(events.Tags()["scalars"])
+    monkeypatch.setenv("EBMLAB_TENSORBOARD", "0")
+    assert main(["train", "ellipse", *flags, "--overwrite"]) == 0
+    assert not (out / "tensorboard").exists()  # --overwrite removed the old events; none written now

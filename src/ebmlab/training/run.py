@@ -10,6 +10,8 @@ A run directory holds::
                              (step, config, numbers, generator states) as JSON in its header
     summary.json             final metrics, status, wall time, versions and the command line
     *.png                    figures
+    tensorboard/             the metrics as TensorBoard scalars, when ``tensorboard`` is installed
+                             (``EBMLAB_TENSORBOARD=0`` turns it off)
 
 The checkpoint is one file, so tensors and step can never pair across two saves: it is written
 to a temporary file, fsynced, renamed over the old one, and the directory fsynced.
@@ -21,9 +23,11 @@ line see to it); every rank may read it, e.g. to load the checkpoint of a ``--re
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import json
 import math
 import os
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -41,6 +45,7 @@ __all__ = ["Checkpoint", "RunDirectory", "atomic_write", "jsonable"]
 CHECKPOINT = "checkpoint.safetensors"
 FORMAT = 1
 _RUN_FILES = ("config.json", "metrics.jsonl", CHECKPOINT, "summary.json")
+_TENSORBOARD = "tensorboard"
 
 
 def jsonable(value: Any) -> Any:
@@ -130,6 +135,8 @@ class RunDirectory:
 
     def __init__(self, path: str | os.PathLike[str]) -> None:
         self.path = Path(path)
+        self._writer: Any = None  # a TensorBoard SummaryWriter, opened on the first logged row
+        self._purge_step: int | None = None
 
     # ------------------------------------------------------------------ creating and opening
 
@@ -160,6 +167,8 @@ class RunDirectory:
             for entry in held:
                 if entry.name in _RUN_FILES or entry.suffix == ".png":
                     entry.unlink()
+                elif entry.name == _TENSORBOARD and entry.is_dir():
+                    shutil.rmtree(entry)
         run.path.mkdir(parents=True, exist_ok=True)
         run.write_config(model, config, world_size=world_size, flags=flags)
         return run
@@ -216,8 +225,27 @@ class RunDirectory:
             return None
 
     def log_metrics(self, row: dict[str, Any]) -> None:
+        """Append ``row`` to ``metrics.jsonl`` (and to the run's TensorBoard scalars when available)."""
         with open(self.file("metrics.jsonl"), "a") as handle:
             handle.write(json.dumps(jsonable(row)) + "\n")
+        writer = self._tensorboard()
+        if writer is not None and isinstance(row.get("step"), int):
+            for key, value in row.items():
+                if key != "step" and isinstance(value, (int, float)) and not isinstance(value, bool):
+                    writer.add_scalar(key, value, row["step"])
+            writer.flush()
+
+    def _tensorboard(self) -> Any:
+        """The run's SummaryWriter (``RUN/tensorboard``), or None without ``tensorboard`` or with
+        ``EBMLAB_TENSORBOARD=0``. A resumed run purges the events logged after its checkpoint."""
+        if self._writer is None:
+            if os.environ.get("EBMLAB_TENSORBOARD", "1") == "0" or importlib.util.find_spec("tensorboard") is None:
+                self._writer = False
+            else:
+                from torch.utils.tensorboard import SummaryWriter
+
+                self._writer = SummaryWriter(log_dir=str(self.file(_TENSORBOARD)), purge_step=self._purge_step)
+        return self._writer or None
 
     def read_metrics(self) -> list[dict[str, Any]]:
         path = self.file("metrics.jsonl")
@@ -233,6 +261,7 @@ class RunDirectory:
 
     def truncate_metrics(self, step: int) -> None:
         """Keep the rows logged at or before ``step`` (a resumed run rewrites what came after)."""
+        self._purge_step = step + 1
         rows = [row for row in self.read_metrics() if isinstance(row.get("step"), int) and row["step"] <= step]
         text = "".join(json.dumps(row) + "\n" for row in rows)
         atomic_write(self.file("metrics.jsonl"), lambda tmp: Path(tmp).write_text(text))
