@@ -21,7 +21,7 @@ def _code(argv, capsys):
 def test_help_lists_commands_and_shows_defaults(capsys):
     code, out, _ = _code(["--help"], capsys)
     assert code == 0
-    for command in ("train", "evaluate", "sample", "plot", "runs"):
+    for command in ("train", "evaluate", "sample", "plot", "runs", "tour", "report"):
         assert command in out
     code, out, _ = _code(["train", "--help"], capsys)
     assert "ellipse" in out

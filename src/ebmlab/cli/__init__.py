@@ -1,7 +1,8 @@
 """The ``ebmlab`` command line: argv → settings → the one training loop.
 
 Commands: ``train MODEL`` (one module per model in :mod:`ebmlab.cli.train`), ``evaluate RUN``,
-``sample RUN``, ``plot RUN``, ``transcribe RUN IMAGE`` and ``runs [DIR]``. Exit codes, for every command:
+``sample RUN``, ``plot RUN``, ``transcribe RUN IMAGE``, ``runs [DIR]``, ``tour`` (every model and
+one HTML report) and ``report RUN...``. Exit codes, for every command:
 
 * 0 success;
 * 1 a training that diverged (one line naming the step and the setting to lower);
@@ -67,6 +68,13 @@ def _discover() -> dict[str, ModuleType]:
     return dict(sorted(found.items()))
 
 
+def _model_list(text: str) -> tuple[str, ...]:
+    names = tuple(name.strip() for name in text.split(",") if name.strip())
+    if not names:
+        raise argparse.ArgumentTypeError(f"expected comma-separated model names, got {text!r}")
+    return names
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(
         prog="ebmlab",
@@ -97,7 +105,7 @@ def build_parser() -> argparse.ArgumentParser:
     sample.add_argument("run", type=Path, metavar="RUN", help="run directory")
     sample.add_argument("-n", "--n-samples", type=positive_int, default=64, help="how many samples")
     sample.add_argument("--seed", type=int, default=0, help="random seed")
-    sample.add_argument("--out", type=Path, default=None, help="PNG to write (default RUN/samples.png; .npy beside it)")
+    sample.add_argument("--out", type=Path, default=None, help="PNG (default RUN/drawn-N-seedS.png; .npy beside it)")
     sample.add_argument("--device", default=None, help="torch device (default: the run's)")
     sample.set_defaults(_handler="sample")
 
@@ -109,6 +117,37 @@ def build_parser() -> argparse.ArgumentParser:
     transcribe.add_argument("run", type=Path, metavar="RUN", help="run directory of 'ebmlab train words'")
     transcribe.add_argument("image", type=Path, metavar="IMAGE", help="grayscale PNG of a word, 32 pixels high")
     transcribe.set_defaults(_handler="transcribe")
+
+    tour = sub.add_parser(
+        "tour",
+        help="train every lecture model on embedded data and write one interactive HTML report",
+        description="Train every lecture model on embedded data (each into its own run directory, "
+        "through 'ebmlab train') and write DIR/index.html: formulas, figures, metrics, the command "
+        "of each run, and an interactive free energy.",
+    )
+    tour.add_argument("--quick", action="store_true", help="small budgets: under two minutes on two cores")
+    tour.add_argument(
+        "--out", type=Path, default=None, help="folder of the runs and index.html (default runs/tour-TIMESTAMP)"
+    )
+    tour.add_argument(
+        "--only", type=_model_list, default=None, metavar="MODELS", help="comma-separated models (default: all)"
+    )
+    tour.add_argument("--seed", type=int, default=0, help="random seed of every run")
+    tour.add_argument("--device", default="cpu", help="torch device: cpu, cuda, cuda:1, mps")
+    tour.add_argument("--overwrite", action="store_true", help="replace a tour already in --out")
+    tour.add_argument(
+        "--resume", action="store_true", help="continue the tour in --out: finished models kept, a stopped one resumed"
+    )
+    tour.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    tour.set_defaults(_handler="tour")
+
+    report = sub.add_parser("report", help="one self-contained HTML page for saved runs")
+    report.add_argument("runs", type=Path, nargs="+", metavar="RUN", help="run directories, or folders of runs")
+    report.add_argument(
+        "--out", type=Path, default=None, help="HTML file (default RUN/report.html for one RUN, else ./report.html)"
+    )
+    report.add_argument("--title", default="ebmlab report", help="the page's title")
+    report.set_defaults(_handler="report")
 
     runs = sub.add_parser("runs", help="one line per run in a folder: model, status, steps, key metric, age")
     runs.add_argument("folder", type=Path, nargs="?", default=Path("runs"), metavar="DIR", help="folder of runs")
@@ -123,40 +162,51 @@ def _first_line(exc: BaseException) -> str:
     return text.splitlines()[0]
 
 
+def _say(message: str) -> None:
+    """Write one line to stderr; under torchrun only rank 0 speaks (every rank fails alike)."""
+    import os
+
+    if os.environ.get("RANK", "0") == "0":
+        sys.stderr.write(message)
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the ``ebmlab`` console script; returns the exit code."""
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     args._argv = argv
-    from . import _commands
+    from . import _commands, _tour
 
+    module = _tour if args._handler in ("tour", "report") else _commands
     try:
-        return getattr(_commands, f"run_{args._handler}")(args)
+        return getattr(module, f"run_{args._handler}")(args)
     except KeyboardInterrupt as exc:
         from ..training import Interrupted
 
-        if isinstance(exc, Interrupted) and exc.checkpoint is not None:
+        if getattr(exc, "resume_command", None):
+            _say(f"ebmlab: interrupted; what was trained is kept; continue with: {exc.resume_command}\n")
+        elif isinstance(exc, Interrupted) and exc.checkpoint is not None:
             where = Path(exc.checkpoint).parent
-            sys.stderr.write(
+            _say(
                 f"ebmlab: interrupted after step {exc.step}; checkpoint saved in {where}; "
                 f"continue with the same command plus --resume --out {where}\n"
             )
         else:
-            sys.stderr.write("ebmlab: interrupted; the last checkpoint (if any) is kept; continue with --resume\n")
+            _say("ebmlab: interrupted; the last checkpoint (if any) is kept; continue with --resume\n")
         return EXIT_INTERRUPTED
     except FloatingPointError as exc:  # training.Diverged and the samplers' DivergedChainError
-        sys.stderr.write(f"ebmlab: {_first_line(exc)}\n")
+        _say(f"ebmlab: {_first_line(exc)}\n")
         return EXIT_DIVERGED
     except (ValueError, TypeError, LookupError, OSError, RuntimeError) as exc:
         # bad input: arguments, files, run directories, checkpoints, devices
-        sys.stderr.write(f"ebmlab: error: {_first_line(exc)}\n")
+        _say(f"ebmlab: error: {_first_line(exc)}\n")
         return EXIT_USAGE
     except Exception as exc:  # a bug: one line, not a traceback; EBMLAB_DEBUG=1 re-raises
         import os
 
         if os.environ.get("EBMLAB_DEBUG"):
             raise
-        sys.stderr.write(
+        _say(
             f"ebmlab: internal error ({type(exc).__name__}: {_first_line(exc)}); "
             "run with EBMLAB_DEBUG=1 for the traceback\n"
         )

@@ -213,7 +213,8 @@ def run_sample(args: argparse.Namespace) -> int:
 
     loaded = load_run(args.run, device=args.device)
     samples = loaded.recipe.sample(args.n_samples, seed=args.seed).detach().cpu()
-    png = Path(args.out) if args.out is not None else loaded.path / "samples.png"
+    default = loaded.path / f"drawn-{args.n_samples}-seed{args.seed}.png"  # never the run's own samples.png
+    png = Path(args.out) if args.out is not None else default
     if png.suffix != ".png":
         raise RunError(f"--out {png}: expected a .png file name")
     png.parent.mkdir(parents=True, exist_ok=True)
