@@ -12,6 +12,7 @@ import argparse
 import contextlib
 import io
 import shlex
+import sys
 import threading
 import time
 from dataclasses import dataclass
@@ -90,6 +91,8 @@ class _Ticker:
         self.thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
+        if not sys.stderr.isatty():  # a log file gets one line per model, not one per second
+            return
         while not self.stop.wait(1.0):
             self.bar.refresh()
 
