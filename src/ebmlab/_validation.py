@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 from typing import Any
 
 import numpy as np
@@ -75,8 +76,11 @@ def check_finite(tensor: Tensor, name: str) -> None:
 
 
 def check_positive(value: float, name: str, *, strict: bool = True) -> float:
-    """A finite (or infinite, for temperatures) real number > 0 (or >= 0 with ``strict=False``)."""
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    """A real number > 0 (or >= 0 with ``strict=False``), infinity allowed (temperatures); never NaN.
+
+    Python and numpy numbers alike (``np.float32(2)`` is a number); the result is a Python float.
+    """
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be a number, got {type(value).__name__} {value!r}")
     value = float(value)
     ok = value > 0 if strict else value >= 0

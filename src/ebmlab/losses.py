@@ -120,7 +120,14 @@ def _offending(negatives: Tensor) -> Tensor:
 
 
 class OffendingAnswer(NamedTuple):
-    """The most offending incorrect answer of each example: energy ``(B,)`` (differentiable), index ``(B,)``."""
+    """The most offending incorrect answer of each example: energy ``(B,)`` (differentiable), index ``(B,)``.
+
+    Example:
+        >>> import torch
+        >>> found = most_offending_incorrect(torch.tensor([[0.1, 0.5, 2.0]]), correct_index=torch.tensor([0]))
+        >>> found.energy, found.index
+        (tensor([0.5000]), tensor([1]))
+    """
 
     energy: Tensor
     index: Tensor
@@ -400,7 +407,15 @@ class _PairLoss(nn.Module):
 
 
 class EnergyLoss(_PairLoss):
-    """Module form of :func:`energy_loss`; ``negatives`` is accepted for a uniform call and not used."""
+    """Module form of :func:`energy_loss`: :math:`L = F(y_i)`; ``negatives`` is accepted for a uniform
+    call and not used.
+
+    Example:
+        >>> import torch
+        >>> positive, negatives = torch.tensor([0.5]), torch.tensor([[0.2, 3.0]])  # F(y), F(ȳ) of M = 2 answers
+        >>> EnergyLoss()(positive, negatives)
+        tensor(0.5000)
+    """
 
     def forward(self, positive: Tensor, negatives: Tensor | None = None) -> Tensor:
         return energy_loss(positive, reduction=self.reduction)
@@ -424,7 +439,14 @@ class NLLLoss(_PairLoss):
 
 
 class PerceptronLoss(_PairLoss):
-    """Module form of :func:`perceptron_loss`."""
+    """Module form of :func:`perceptron_loss`: :math:`L = F(y_i) - \\min(F(y_i), \\min_m F(\\bar y_{im}))`.
+
+    Example:
+        >>> import torch
+        >>> positive, negatives = torch.tensor([0.5]), torch.tensor([[0.2, 3.0]])  # F(y), F(ȳ) of M = 2 answers
+        >>> PerceptronLoss()(positive, negatives)
+        tensor(0.3000)
+    """
 
     def forward(self, positive: Tensor, negatives: Tensor) -> Tensor:
         return perceptron_loss(positive, negatives, reduction=self.reduction)
@@ -453,21 +475,42 @@ class HingeLoss(_MarginLoss):
 
 
 class LogLoss(_PairLoss):
-    """Module form of :func:`log_loss`."""
+    """Module form of :func:`log_loss`: :math:`L = \\log(1 + e^{F(y_i) - F(\\bar y_i)})`.
+
+    Example:
+        >>> import torch
+        >>> positive, negatives = torch.tensor([0.5]), torch.tensor([[0.2, 3.0]])  # F(y), F(ȳ) of M = 2 answers
+        >>> LogLoss()(positive, negatives)
+        tensor(0.8544)
+    """
 
     def forward(self, positive: Tensor, negatives: Tensor) -> Tensor:
         return log_loss(positive, negatives, reduction=self.reduction)
 
 
 class SquareSquareLoss(_MarginLoss):
-    """Module form of :func:`square_square_loss`."""
+    """Module form of :func:`square_square_loss`: :math:`L = F(y_i)^2 + ([m - F(\\bar y_i)]^+)^2`.
+
+    Example:
+        >>> import torch
+        >>> positive, negatives = torch.tensor([0.5]), torch.tensor([[0.2, 3.0]])  # F(y), F(ȳ) of M = 2 answers
+        >>> SquareSquareLoss(margin=1.0)(positive, negatives)
+        tensor(0.8900)
+    """
 
     def forward(self, positive: Tensor, negatives: Tensor) -> Tensor:
         return square_square_loss(positive, negatives, margin=self.margin, reduction=self.reduction)
 
 
 class SquareExpLoss(_PairLoss):
-    """Module form of :func:`square_exp_loss`."""
+    """Module form of :func:`square_exp_loss`: :math:`L = F(y_i)^2 + \\gamma e^{-F(\\bar y_i)}`.
+
+    Example:
+        >>> import torch
+        >>> positive, negatives = torch.tensor([0.5]), torch.tensor([[0.2, 3.0]])  # F(y), F(ȳ) of M = 2 answers
+        >>> SquareExpLoss(gamma=1.0)(positive, negatives)
+        tensor(1.0687)
+    """
 
     def __init__(self, gamma: float = 1.0, reduction: str = "mean") -> None:
         super().__init__(reduction)
@@ -478,21 +521,42 @@ class SquareExpLoss(_PairLoss):
 
 
 class MCELoss(_PairLoss):
-    """Module form of :func:`mce_loss`."""
+    """Module form of :func:`mce_loss`: :math:`L = \\sigma(F(y_i) - F(\\bar y_i))`.
+
+    Example:
+        >>> import torch
+        >>> positive, negatives = torch.tensor([0.5]), torch.tensor([[0.2, 3.0]])  # F(y), F(ȳ) of M = 2 answers
+        >>> MCELoss()(positive, negatives)
+        tensor(0.5744)
+    """
 
     def forward(self, positive: Tensor, negatives: Tensor) -> Tensor:
         return mce_loss(positive, negatives, reduction=self.reduction)
 
 
 class SimpleContrastiveLoss(_MarginLoss):
-    """Module form of :func:`simple_contrastive_loss`."""
+    """Module form of :func:`simple_contrastive_loss`: :math:`L = [F(y_i)]^+ + [m - F(\\bar y_i)]^+`.
+
+    Example:
+        >>> import torch
+        >>> positive, negatives = torch.tensor([0.5]), torch.tensor([[0.2, 3.0]])  # F(y), F(ȳ) of M = 2 answers
+        >>> SimpleContrastiveLoss(margin=1.0)(positive, negatives)
+        tensor(1.3000)
+    """
 
     def forward(self, positive: Tensor, negatives: Tensor) -> Tensor:
         return simple_contrastive_loss(positive, negatives, margin=self.margin, reduction=self.reduction)
 
 
 class ContrastiveDivergenceLoss(_PairLoss):
-    """Module form of :func:`contrastive_divergence_loss`."""
+    """Module form of :func:`contrastive_divergence_loss`: :math:`L = F(y_i) - \\frac1M \\sum_m F(\\bar y_{im})`.
+
+    Example:
+        >>> import torch
+        >>> positive, negatives = torch.tensor([0.5]), torch.tensor([[0.2, 3.0]])  # F(y), F(ȳ) of M = 2 answers
+        >>> ContrastiveDivergenceLoss()(positive, negatives)
+        tensor(-1.1000)
+    """
 
     def forward(self, positive: Tensor, negatives: Tensor) -> Tensor:
         return contrastive_divergence_loss(positive, negatives, reduction=self.reduction)

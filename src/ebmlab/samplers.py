@@ -42,6 +42,12 @@ class SampleResult:
         samples: final states, shape ``(S, D)``, detached.
         energy: their energies (or free energies), shape ``(S,)``, detached.
         steps: MCMC steps taken.
+
+    Example:
+        >>> import torch
+        >>> result = langevin(lambda y: y.pow(2).sum(1), torch.ones(3, 2), steps=4, step_size=0.1, noise_scale=0.0)
+        >>> tuple(result.samples.shape), tuple(result.energy.shape), result.steps
+        ((3, 2), (3,), 4)
     """
 
     samples: Tensor
@@ -50,7 +56,16 @@ class SampleResult:
 
 
 class DivergedChainError(FloatingPointError, ValueError):
-    """An MCMC chain produced NaN or infinite energies (a ``ValueError`` too, so the CLI reports it)."""
+    """An MCMC chain produced NaN or infinite energies (a ``ValueError`` too, so the CLI reports it).
+
+    Example:
+        >>> import torch
+        >>> try:  # E(y) = -y⁴ sends every chain off to infinity
+        ...     langevin(lambda y: -y.pow(4).sum(1), torch.full((2, 1), 3.0), steps=50, step_size=1.0)
+        ... except DivergedChainError as error:
+        ...     print(str(error).split(":")[0])
+        Langevin chain diverged
+    """
 
 
 @runtime_checkable
@@ -58,6 +73,17 @@ class GradientEnergy(Protocol):
     """An energy that returns its value and its input gradient in one call (e.g. an analytic MLP).
 
     ``energy_and_grad(y)``: y ``(S, D)`` → (E ``(S,)``, ∇_y E ``(S, D)``), both detached.
+
+    Example:
+        >>> import torch
+        >>> class Quadratic:  # E(y) = ½‖y‖², ∇E = y
+        ...     def energy_and_grad(self, y):
+        ...         return 0.5 * y.pow(2).sum(1), y.clone()
+        >>> isinstance(Quadratic(), GradientEnergy)
+        True
+        >>> langevin(Quadratic(), torch.ones(2, 1), steps=1, step_size=0.5, noise_scale=0.0).samples
+        tensor([[0.5000],
+                [0.5000]])
     """
 
     def energy_and_grad(self, y: Tensor) -> tuple[Tensor, Tensor]: ...
@@ -248,7 +274,13 @@ class Langevin:
 
 
 class BufferDraw(NamedTuple):
-    """Chain starts drawn from a :class:`ReplayBuffer`: ``samples`` ``(S, D)`` and their slots ``index`` ``(S,)``."""
+    """Chain starts drawn from a :class:`ReplayBuffer`: ``samples`` ``(S, D)`` and their slots ``index`` ``(S,)``.
+
+    Example:
+        >>> draw = ReplayBuffer(100, 2, seed=0).draw(8)
+        >>> tuple(draw.samples.shape), tuple(draw.index.shape)
+        ((8, 2), (8,))
+    """
 
     samples: Tensor
     index: Tensor

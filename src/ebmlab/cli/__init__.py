@@ -76,6 +76,14 @@ def _model_list(text: str) -> tuple[str, ...]:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    """The ``ebmlab`` argument parser: ``train MODEL`` (one sub-command per :mod:`ebmlab.cli.train`
+    module), ``tour`` and ``report``, each flag with its default shown in ``--help``.
+
+    Example:
+        >>> args = build_parser().parse_args(["train", "kmeans", "--k", "3"])
+        >>> args.command, args.model, args.k, args.data
+        ('train', 'kmeans', 3, 'blobs')
+    """
     parser = _Parser(
         prog="ebmlab",
         description="Energy-based models: train the lecture's models, save runs, use them, draw their figures.",
@@ -171,7 +179,21 @@ def _say(message: str) -> None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``ebmlab`` console script; returns the exit code."""
+    """Entry point of the ``ebmlab`` console script; returns the exit code.
+
+    0: done; 1: the training diverged; 2: bad input (one line on stderr naming it); 130: interrupted.
+
+    Example:
+        >>> import tempfile
+        >>> out = tempfile.mkdtemp() + "/run"
+        >>> main(["train", "kmeans", "--data", "blobs", "--k", "3", "--out", out, "--no-progress", "--no-plots"])
+        ... # doctest: +ELLIPSIS
+        kmeans: ... iterations; K = 3: inertia ... (restart 1 of 1 kept)
+        run saved in ...
+        0
+        >>> main(["train", "kmeans", "--k", "5000", "--out", out + "2"])  # more clusters than points: stderr says so
+        2
+    """
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     args._argv = argv

@@ -27,6 +27,11 @@ class ArrayDataset:
         labels: int64 ``(N,)`` or None.
         image_shape: ``(H, W)`` when the rows are images, else None.
         name: what was loaded.
+
+    Example:
+        >>> dataset = load_data("digits", n_samples=50)
+        >>> dataset.data.shape, dataset.data.dtype, dataset.labels.shape, dataset.image_shape, dataset.name
+        ((50, 64), dtype('float32'), (50,), (8, 8), 'digits')
     """
 
     data: np.ndarray

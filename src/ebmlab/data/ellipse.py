@@ -36,7 +36,13 @@ def ellipse_radius(x: Tensor) -> Tensor:
 
 @dataclass(frozen=True)
 class EllipseData:
-    """Samples of the ellipse: ``y`` ``(B, 2)``, ``x`` ``(B, 1)``, the true angle ``theta`` ``(B,)``."""
+    """Samples of the ellipse: ``y`` ``(B, 2)``, ``x`` ``(B, 1)``, the true angle ``theta`` ``(B,)``.
+
+    Example:
+        >>> data = make_ellipse(5, seed=0)
+        >>> tuple(data.y.shape), tuple(data.x.shape), tuple(data.theta.shape)
+        ((5, 2), (5, 1), (5,))
+    """
 
     y: Tensor
     x: Tensor

@@ -174,6 +174,12 @@ class WordImages(Dataset):
         images: the images, each ``(1, 32, W_i)`` float32 in [0, 1].
         texts: the words.
         targets: their class indices (:func:`encode_word`), each ``(L_i,)`` int64.
+
+    Example:
+        >>> import torch
+        >>> data = WordImages([torch.zeros(1, 32, 40)], ["cab"])
+        >>> len(data), data[0][1], data.widths()
+        (1, tensor([3, 1, 2]), tensor([40]))
     """
 
     def __init__(self, images: list[Tensor], texts: list[str]) -> None:
@@ -194,7 +200,15 @@ class WordImages(Dataset):
 
 class WordBatch(NamedTuple):
     """A padded batch: ``images`` ``(B, 1, 32, W_max)`` (zero right padding), ``widths`` ``(B,)``,
-    ``targets`` concatenated ``(sum L,)`` and ``target_lengths`` ``(B,)`` (the layout of ``ctc_loss``)."""
+    ``targets`` concatenated ``(sum L,)`` and ``target_lengths`` ``(B,)`` (the layout of ``ctc_loss``).
+
+    Example:
+        >>> import torch
+        >>> pairs = [(torch.ones(1, 32, 20), torch.tensor([1, 2])), (torch.ones(1, 32, 30), torch.tensor([3]))]
+        >>> batch = collate_words(pairs)
+        >>> tuple(batch.images.shape), batch.widths.tolist(), batch.targets.tolist(), batch.target_lengths.tolist()
+        ((2, 1, 32, 30), [20, 30], [1, 2, 3], [2, 1])
+    """
 
     images: Tensor
     widths: Tensor
@@ -292,6 +306,16 @@ def read_word_image(path: str | os.PathLike[str]) -> Tensor:
     Raises:
         ValueError: the file is missing or not an image Pillow can read, or its height is not 32
             pixels, or it is narrower than one window (18 pixels); the message names the file.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from PIL import Image
+        >>> path = Path(tempfile.mkdtemp()) / "word.png"
+        >>> Image.fromarray((255 * render_word("cat").numpy()[0]).astype("uint8")).save(path)
+        >>> image = read_word_image(path)
+        >>> image.shape[:2], image.dtype, float(image.max()) <= 1.0
+        (torch.Size([1, 32]), torch.float32, True)
     """
     from PIL import Image, UnidentifiedImageError
 

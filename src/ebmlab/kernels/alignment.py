@@ -75,6 +75,13 @@ class ViterbiResult(NamedTuple):
         path: the class of each window on the best alignment, shape ``(T, B)`` int64; ``-1`` where
             ``valid`` is False.
         valid: ``(T, B)`` bool: the window lies within ``input_lengths`` and the target has an alignment.
+
+    Example:
+        >>> import torch
+        >>> E = torch.tensor([[[0.0, 1.0]], [[2.0, 0.5]], [[0.1, 3.0]]])  # T = 3, B = 1, blank and "a"
+        >>> best = viterbi(E, torch.tensor([[1]]), [3], [1])
+        >>> best.path[:, 0].tolist(), best.valid[:, 0].tolist(), round(float(best.energy), 2)
+        ([0, 1, 0], [True, True, True], 0.6)
     """
 
     energy: Tensor

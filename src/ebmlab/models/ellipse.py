@@ -16,7 +16,10 @@ or at a finite β.
 from __future__ import annotations
 
 import math
+import numbers
+from collections.abc import Sequence
 
+import numpy as np
 import torch
 from torch import Tensor, nn
 
@@ -42,6 +45,24 @@ def ellipse_energy(y: Tensor, radius: Tensor, z: Tensor) -> Tensor:
     return (y - curve).pow(2).sum(dim=-1)
 
 
+def _check_radius(w: tuple[float, float]) -> list[float]:
+    """(w₁, w₂) as two finite floats, or a ValueError/TypeError naming ``w``."""
+    if isinstance(w, (str, bytes)) or not isinstance(w, (Sequence, np.ndarray, Tensor)):
+        raise TypeError(f"w must be a pair (w1, w2) of finite real numbers, got {type(w).__name__} {w!r}")
+    if len(w) != 2:
+        raise ValueError(f"w must be a pair (w1, w2) of finite real numbers, got {len(w)} value(s): {w!r}")
+    values = []
+    for value in w:
+        if isinstance(value, Tensor) and value.numel() == 1:
+            value = value.item()
+        if isinstance(value, bool) or not isinstance(value, numbers.Real):
+            raise TypeError(f"w must be a pair (w1, w2) of finite real numbers, got an entry {value!r} in w={w!r}")
+        values.append(float(value))
+    if not all(math.isfinite(value) for value in values):
+        raise ValueError(f"w must be a pair (w1, w2) of finite real numbers, got w={tuple(values)}")
+    return values
+
+
 def _make_latent(latent: str) -> GridLatent | RealLatent:
     if latent == "grid":
         return GridLatent(*LECTURE_GRID)
@@ -54,8 +75,12 @@ class EllipseEnergy(Energy):
     """E(y, z) = [y₁ − w₁ cos z]² + [y₂ − w₂ sin z]² with learnable w.
 
     Args:
-        w: initial (w₁, w₂); the lecture starts from (1, 1).
+        w: initial (w₁, w₂), two finite real numbers; the lecture starts from (1, 1).
         latent: ``"grid"`` (the lecture's 48 angles) or ``"real"`` (z ∈ ℝ, for gradient inference).
+
+    Raises:
+        TypeError: ``w`` is not a pair of real numbers.
+        ValueError: ``w`` does not have two entries, or one is NaN or infinite.
 
     Shape:
         y ``(B, 2)``, z ``(B, 1)`` → ``(B,)``.
@@ -71,8 +96,9 @@ class EllipseEnergy(Energy):
 
     def __init__(self, w: tuple[float, float] = (1.0, 1.0), latent: str = "grid") -> None:
         super().__init__()
-        self.w = nn.Parameter(torch.tensor([float(w[0]), float(w[1])]))
+        self.w = nn.Parameter(torch.tensor(_check_radius(w)))
         self.latent = _make_latent(latent)
+        self.data_dim = 2  # y = (y₁, y₂)
 
     def radius(self, x: Tensor | None = None) -> Tensor:
         """(w₁, w₂), shape ``(2,)``."""
@@ -119,6 +145,7 @@ class ConditionalEllipseEnergy(Energy):
             self.f[0].bias.copy_(-torch.arange(hidden, dtype=torch.float32) / hidden)
             self.f[-1].bias.fill_(2.0)
         self.latent = _make_latent(latent)
+        self.data_dim = 2  # y = (y₁, y₂)
 
     def radius(self, x: Tensor) -> Tensor:
         """f(x), shape ``(B, 2)`` for x ``(B, 1)``."""

@@ -92,7 +92,10 @@ def assign_clusters(
 ) -> ArgminResult:
     """The assignment step ž_b = argmin_k ‖y_b − w_k‖², by the core's blocked argmin kernel.
 
-    Memory is bounded by one ``(row_block, K)`` block (about 4 Mi energies by default).
+    Memory is bounded by one ``(row_block, K)`` block (about 4 Mi energies by default). Where the
+    squared distances overflow (data near the largest float), ``y`` and the centroids are divided by
+    a power of two first — exact in floating point — so the assignments stay right; the energies are
+    then scaled back (and may be ``inf`` when they exceed the dtype's range).
 
     Shape:
         y ``(B, D)``, centroids ``(K, D)`` → :class:`~ebmlab.ArgminResult` of ``(B,)`` energies and indices.
@@ -114,7 +117,14 @@ def assign_clusters(
     latent_block = min(count, 4096)
     if row_block is None:
         row_block = max(1, _BLOCK_ELEMENTS // latent_block)
-    return exhaustive_argmin(pairwise, y.shape[0], count, row_block=row_block, latent_block=latent_block)
+    found = exhaustive_argmin(pairwise, y.shape[0], count, row_block=row_block, latent_block=latent_block)
+    if bool(torch.isfinite(found.energy).all()):
+        return found
+    scale = _power_of_two_scale(y, centroids)  # squared distances overflowed: solve on y / 2^e, exactly
+    if scale == 1.0:
+        return found
+    rescaled = assign_clusters(y / scale, centroids / scale, row_block=row_block)
+    return ArgminResult(rescaled.energy * scale**2, rescaled.index)
 
 
 def kmeans_plusplus(
@@ -216,20 +226,48 @@ class KMeansEnergy(Energy):
         if centroids.ndim != 2:
             raise ValueError(f"centroids must be 2-D (K, D), got shape {tuple(centroids.shape)}")
         self.centroids = nn.Parameter(centroids.detach().clone(), requires_grad=False)
+        self.data_dim = centroids.shape[1]
         self.latent = OneHotLatent(centroids.shape[0])
+
+    def _check_y(self, y: Tensor, name: str = "y") -> None:
+        """Require a floating ``(B, D)`` tensor with this energy's D."""
+        count, dim = self.centroids.shape
+        if not isinstance(y, Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor of shape (B, D) = (B, {dim}), got {type(y).__name__}")
+        if not y.is_floating_point():
+            raise TypeError(f"{name} must be a floating-point tensor of shape (B, {dim}), got dtype={y.dtype}")
+        if y.ndim != 2 or y.shape[1] != dim:
+            raise ValueError(
+                f"{name} must have shape (B, D) = (B, {dim}) for these {count} centroids of dimension D={dim}, "
+                f"got shape {tuple(y.shape)}"
+            )
+
+    def _check_z(self, z: Tensor, name: str, rows: int | None = None) -> None:
+        """Require a ``(B, K)`` tensor of codes (``rows`` = B when it must match y's)."""
+        count = self.centroids.shape[0]
+        if not isinstance(z, Tensor):
+            raise TypeError(f"{name} must be a torch.Tensor of shape (B, K) = (B, {count}), got {type(z).__name__}")
+        if z.ndim != 2 or z.shape[1] != count or (rows is not None and z.shape[0] != rows):
+            expected = f"({rows if rows is not None else 'B'}, {count})"
+            raise ValueError(f"{name} must have shape (B, K) = {expected}, one code per row of y, got {tuple(z.shape)}")
 
     def decode(self, z: Tensor) -> Tensor:
         """ỹ = Dec(z) = Wz. Shape: z ``(B, K)`` → ``(B, D)``."""
+        self._check_z(z, "z")
         return z.to(self.centroids.dtype) @ self.centroids
 
     def forward(self, y: Tensor, z: Tensor, x: Tensor | None = None) -> Tensor:
+        self._check_y(y)
+        self._check_z(z, "z", rows=y.shape[0])
         return (y - self.decode(z)).pow(2).sum(dim=1)  # (B,)
 
     def pairwise(self, y: Tensor, z_values: Tensor, x: Tensor | None = None) -> Tensor:
+        self._check_y(y)
         return squared_distances(y, self.decode(z_values).to(y.dtype))  # (B, K')
 
     def assign(self, y: Tensor) -> ArgminResult:
         """ž as cluster indices and F_∞(y), without forming one-hot codes. Shape: ``(B, D)`` → ``(B,)``, ``(B,)``."""
+        self._check_y(y)
         return assign_clusters(y, self.centroids.to(y.dtype))
 
     def infer(self, y: Tensor) -> InferenceResult:
@@ -241,7 +279,8 @@ class KMeansEnergy(Energy):
 
     def free_energy(self, y: Tensor, beta: float = math.inf, x: Tensor | None = None) -> Tensor:
         """F_β(y): min_k ‖y − w_k‖² at β = ∞, else the soft-min over the K centroids. ``(B, D)`` → ``(B,)``."""
-        check_positive(beta, "beta")
+        beta = check_positive(beta, "beta")
+        self._check_y(y)
         if math.isinf(beta):
             return self.assign(y).energy
         centroids = self.centroids.to(y.dtype)
@@ -272,6 +311,26 @@ def _distances_to(y: Tensor, y_sq: Tensor, points: Tensor) -> Tensor:
         rows = slice(start, start + step)
         out[rows] = squared_distances(y[rows], points, y_sq=y_sq[rows], centroids_sq=p_sq)
     return out
+
+
+def _power_of_two_scale(*tensors: Tensor) -> float:
+    """2^e such that the largest |entry| of the tensors divided by it lies in [½, 1); 1.0 for all-zero input.
+
+    Dividing by a power of two is exact in floating point (unless a result falls below the normal
+    range, where it only loses digits that are negligible next to the largest entry), so k-means on
+    ``y / 2^e`` gives the same labels as on ``y``, with centroids ×2^e and inertia ×4^e to map back.
+    """
+    largest = max((float(torch.linalg.vector_norm(t, ord=math.inf)) for t in tensors if t.numel()), default=0.0)
+    if largest == 0.0 or not math.isfinite(largest):
+        return 1.0
+    return math.ldexp(1.0, math.frexp(largest)[1])
+
+
+def _needs_scaling(total: float, count: int, dtype: torch.dtype) -> bool:
+    """Whether data with Σ_b ‖y_b − mean‖² = ``total`` over ``count`` entries must be rescaled: squared
+    distances (≤ 4·total) overflow, or are so small that their differences fall below the normal range."""
+    info = torch.finfo(dtype)
+    return not math.isfinite(total) or 4.0 * total > info.max or 0.0 < total < count * info.tiny / info.eps**2
 
 
 def _cache_rows(dim: int) -> int:
@@ -572,6 +631,13 @@ class KMeansResult:
         converged: whether the kept restart met a stopping rule before ``max_iter``.
         inertia_history: inertia of each assignment step of the kept restart (empty unless tracked).
         restart: which restart was kept (0-based).
+
+    Example:
+        >>> import numpy as np
+        >>> y = np.array([[0.0, 0.0], [0.0, 1.0], [10.0, 0.0], [10.0, 1.0]])
+        >>> result = k_means(y, 2, n_init=3, random_state=0, track_inertia=True)
+        >>> result.inertia, result.converged, result.inertia_history[-1], bool(result.labels[0] == result.labels[1])
+        (1.0, True, 1.0, True)
     """
 
     centers: Any
@@ -593,6 +659,15 @@ class KMeansStep:
         inertia: Σ_b ‖y_b − w_{ž_b}‖² at its assignment step (``nan`` unless the solver tracks inertia).
         finished: whether the restart ended with it (a stopping rule was met, or ``max_iter``).
         final_inertia: the restart's inertia with its final centroids when it ended here, else ``nan``.
+
+    Example:
+        >>> import numpy as np
+        >>> solver = KMeansSolver(np.array([[0.0], [1.0], [10.0], [11.0]]), 2, random_state=0, track_inertia=True)
+        >>> steps = []
+        >>> while not solver.done:
+        ...     steps.append(solver.step())
+        >>> [(step.iteration, step.inertia, step.finished) for step in steps], steps[-1].final_inertia
+        ([(1, 2.0, False), (2, 1.0, True)], 1.0)
     """
 
     restart: int
@@ -720,16 +795,20 @@ class KMeansSolver:
             init = _initial_centers(data, n_clusters, init, torch.Generator())
         self.n_clusters, self.beta, self.init, self.max_iter = n_clusters, beta, init, max_iter
         self.track_inertia = track_inertia
-        self.mean = _column_mean(data)  # (D,) float64
+        self.scale = 1.0  # the solver works on y / scale, a power of two (1 unless squares over/underflow)
+        self.mean = _column_mean(data)  # (D,) float64, in the solver's units
         self.y = data - self.mean.to(data.dtype)  # (B, D) one centred copy, for round-off (as scikit-learn)
         self.y_sq = _row_norms(self.y)  # (B,)
         total = float(self.y_sq.sum(dtype=torch.float64))  # also the finiteness check of y, at no extra pass
-        if not math.isfinite(total) or 4.0 * total > torch.finfo(data.dtype).max:
+        if _needs_scaling(total, data.numel(), data.dtype):
             check_finite(data, "y")
-            raise ValueError(
-                f"y is too large for {data.dtype} arithmetic: sum_b ||y_b - mean||^2 = {total:.3g}, so squared "
-                f"distances may overflow (limit {torch.finfo(data.dtype).max / 4:.3g}); rescale the data"
-            )
+            # huge (or tiny) finite data: solve on y / 2^e, exactly the same problem in floating point
+            self.scale = _power_of_two_scale(data)
+            self.y = data / self.scale  # (B, D)
+            self.mean = _column_mean(self.y)
+            self.y -= self.mean.to(data.dtype)
+            self.y_sq = _row_norms(self.y)
+            total = float(self.y_sq.sum(dtype=torch.float64))
         self.tol = tol * total / data.numel()  # tol × mean_d Var(y_d), as scikit-learn's tolerance
         self.rows = _Rows(data.shape[0], distributed)  # this process's rows (all of them on one)
         if algorithm == "accelerated" and self.rows.several:
@@ -760,7 +839,7 @@ class KMeansSolver:
         return self._n_iter + (self._iteration.iteration if self._iteration is not None else 0)
 
     def _start_stage(self, centers: Tensor) -> _LloydIteration:
-        beta = (*self.schedule, self.beta)[self._stage]
+        beta = (*self.schedule, self.beta)[self._stage] * self.scale**2  # β·E is unchanged by the scaling
         y, rows = self.y, self.rows
         if not math.isinf(beta):
             return _SoftLloyd(y[rows.rows], centers, beta, tol=self.tol, track_inertia=self.track_inertia, rows=rows)
@@ -781,7 +860,7 @@ class KMeansSolver:
         if isinstance(self.init, str):
             generator = torch.Generator().manual_seed(self.seeds[self.restart])
             return self.rows.same(_initial_centers(self.y, self.n_clusters, self.init, generator))
-        return self.init - self.mean.to(self.y.dtype)
+        return self.init / self.scale - self.mean.to(self.y.dtype)
 
     def step(self) -> KMeansStep:
         """One iteration of the current restart (starting it, or its next annealing stage, if needed)."""
@@ -795,7 +874,7 @@ class KMeansSolver:
         report = KMeansStep(
             self.restart,
             self._n_iter + iteration.iteration,
-            iteration.history[-1] if self.track_inertia else math.nan,
+            iteration.history[-1] * self.scale**2 if self.track_inertia else math.nan,
             False,
         )
         if not (iteration.converged or iteration.iteration >= self.max_iter):
@@ -817,7 +896,7 @@ class KMeansSolver:
             self._best_inertia, self._best_restart = inertia, self.restart
         self.restart += 1
         self._stage, self._stage_start, self._n_iter, self._history = 0, None, 0, []
-        return KMeansStep(report.restart, report.iteration, report.inertia, True, inertia)
+        return KMeansStep(report.restart, report.iteration, report.inertia, True, inertia * self.scale**2)
 
     def run(self) -> KMeansResult:
         """Step until every restart has ended; the kept restart."""
@@ -842,11 +921,16 @@ class KMeansSolver:
             n_iter = self._n_iter + (iteration.iteration if iteration is not None else 0)
             run = LloydRun(centers, labels, n_iter, False, tuple(history))
             inertia, restart = _inertia(self.y, centers, labels), self.restart
-        centers = (run.centers.double() + self.mean).to(self.y.dtype)
-        return KMeansResult(centers, run.labels, inertia, run.n_iter, run.converged, run.history, restart)
+        factor = self.scale**2  # inertia and history back in the data's units
+        centers = ((run.centers.double() + self.mean) * self.scale).to(self.y.dtype)
+        history = tuple(value * factor for value in run.history)
+        return KMeansResult(centers, run.labels, inertia * factor, run.n_iter, run.converged, history, restart)
 
     def state_dict(self) -> dict[str, Any]:
-        """The position (restart, stage, iteration state) and the kept restart: all a resume needs."""
+        """The position (restart, stage, iteration state) and the kept restart: all a resume needs.
+
+        Centroids are held centred (and divided by :attr:`scale` for huge data), as the solver uses them.
+        """
         best = None
         if self._best is not None:
             best = {
@@ -1122,13 +1206,25 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         step = max(1, _BLOCK_ELEMENTS // centers.shape[0])
         for start in range(0, data.shape[0], step):
             out[start : start + step] = squared_distances(data[start : start + step], centers).sqrt_()
+        if not bool(torch.isfinite(out).all()):  # the squares overflowed: distances of y / 2^e, times 2^e
+            scale = _power_of_two_scale(data, centers)
+            if scale != 1.0:
+                data, centers = data / scale, centers / scale
+                for start in range(0, data.shape[0], step):
+                    out[start : start + step] = squared_distances(data[start : start + step], centers).sqrt_()
+                out *= scale
         return to_caller(out, X)
 
     def score(self, X: Any, y: Any = None) -> float:
         """−Σ_b F_∞(y_b) = −inertia of ``X`` with the fitted centroids (higher is better)."""
         data = self._validate(X, reset=False)
         centers = self._centers_like(data)
-        return -_inertia(data, centers, assign_clusters(data, centers).index)
+        labels = assign_clusters(data, centers).index
+        inertia = _inertia(data, centers, labels)
+        if not math.isfinite(inertia):  # the squares overflowed: the inertia of y / 2^e, times 4^e
+            scale = _power_of_two_scale(data, centers)
+            inertia = _inertia(data / scale, centers / scale, labels) * scale**2
+        return -inertia
 
     def energy(self) -> KMeansEnergy:
         """The fitted model as an :class:`ebmlab.Energy`: E(y, z) = ‖y − Wz‖²."""

@@ -28,7 +28,14 @@ __all__ = [
 
 
 def pyplot() -> Any:
-    """matplotlib.pyplot with the non-interactive Agg backend."""
+    """matplotlib.pyplot with the non-interactive Agg backend.
+
+    Example:
+        >>> plt = pyplot()
+        >>> import matplotlib
+        >>> matplotlib.get_backend().lower()
+        'agg'
+    """
     import matplotlib
 
     matplotlib.use("Agg", force=True)
@@ -38,7 +45,17 @@ def pyplot() -> Any:
 
 
 def save_figure(fig: Any, path: str | os.PathLike[str], dpi: int = 110) -> Path:
-    """Save atomically (temporary file + rename), close the figure, return the path."""
+    """Save atomically (temporary file + rename), close the figure, return the path.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> out = Path(tempfile.mkdtemp())
+        >>> fig, ax = pyplot().subplots()
+        >>> _ = ax.plot([0, 1], [1, 0])
+        >>> save_figure(fig, out / "line.png").stat().st_size > 0
+        True
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.stem}.", suffix=path.suffix)
@@ -64,7 +81,15 @@ def energy_grid(
     dtype: torch.dtype = torch.float32,
     device: torch.device | str | None = None,
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Evaluate ``function`` ((N, 2) → (N,)) on a 2-D grid; returns meshgrid X, Y and values, each (R, R)."""
+    """Evaluate ``function`` ((N, 2) → (N,)) on a 2-D grid; returns meshgrid X, Y and values, each (R, R).
+
+    Example:
+        >>> gx, gy, values = energy_grid(lambda y: y.pow(2).sum(1), (-1.0, 1.0), (-1.0, 1.0), resolution=3)
+        >>> values
+        array([[2., 1., 2.],
+               [1., 0., 1.],
+               [2., 1., 2.]], dtype=float32)
+    """
     xs = torch.linspace(xlim[0], xlim[1], resolution, dtype=dtype)
     ys = torch.linspace(ylim[0], ylim[1], resolution, dtype=dtype)
     grid_y, grid_x = torch.meshgrid(ys, xs, indexing="ij")
@@ -92,6 +117,13 @@ def image_grid(
     unless ``vmin``/``vmax`` are given: then every tile shares that one scale, so tiles compare.
     ``row_labels`` name the rows at their left. Small grids get larger tiles, so a handful of
     images is not drawn as thumbnails.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> out = Path(tempfile.mkdtemp())
+        >>> image_grid(np.random.default_rng(0).random((6, 8, 8)), out / "tiles.png", columns=3).name
+        'tiles.png'
     """
     plt = pyplot()
     array = images.detach().cpu().numpy() if isinstance(images, torch.Tensor) else np.asarray(images)
@@ -130,7 +162,12 @@ def image_grid(
 def unit_scale(array: np.ndarray | torch.Tensor) -> dict[str, float]:
     """``{"vmin": 0, "vmax": 1}`` when every value lies in [0, 1] (pixel intensities, probabilities),
     else ``{}``: images of probabilities are then drawn on one fixed grey scale, and a faint
-    reconstruction is not stretched to look as crisp as its input."""
+    reconstruction is not stretched to look as crisp as its input.
+
+    Example:
+        >>> unit_scale(np.array([0.0, 0.5, 1.0])), unit_scale(np.array([-1.0, 2.0]))
+        ({'vmin': 0.0, 'vmax': 1.0}, {})
+    """
     values = array.detach().cpu().numpy() if isinstance(array, torch.Tensor) else np.asarray(array)
     inside = values.size and float(values.min()) >= 0.0 and float(values.max()) <= 1.0
     return {"vmin": 0.0, "vmax": 1.0} if inside else {}
@@ -153,6 +190,13 @@ def training_curve(
     and span more than a factor of 10 (a narrower range reads better on a linear axis). A curve that
     changes by less than 0.1 % is drawn flat on a ±1 % axis, with a note, rather than magnified into
     noise that looks like a trend. Without a ``title``, the figure is titled "``ylabel`` per ``xlabel``".
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> out = Path(tempfile.mkdtemp())
+        >>> training_curve({"train": [3.0, 2.0, 1.5], "held-out": [3.2, 2.4, 2.0]}, out / "loss.png").exists()
+        True
     """
     plt = pyplot()
     from matplotlib.ticker import MaxNLocator
@@ -207,7 +251,17 @@ def plot_samples(
 ) -> Path:
     """Samples ``(S, D)`` as a picture: a scatter plot for D = 2, a grid of images for image data
     (``image_shape`` given, or D a perfect square; on one 0-1 grey scale when the values lie in [0, 1]),
-    else the first two coordinates."""
+    else the first two coordinates.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> out = Path(tempfile.mkdtemp())
+        >>> plot_samples(torch.randn(100, 2), out / "points.png").exists()
+        True
+        >>> plot_samples(torch.rand(9, 64), out / "images.png").exists()  # D = 64: 8 × 8 images
+        True
+    """
     array = samples.detach().cpu().numpy() if isinstance(samples, torch.Tensor) else np.asarray(samples)
     dim = array.shape[1]
     side = int(round(math.sqrt(dim)))

@@ -28,7 +28,17 @@ def _label_plane(ax) -> None:
 
 
 def plot_ebm2d_energy(fit, path: Path) -> Path:
-    """The learned energy E(y) and the unnormalised density exp(−E(y)) over the toy's window."""
+    """The learned energy E(y) and the unnormalised density exp(−E(y)) over the toy's window.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> out = Path(tempfile.mkdtemp())
+        >>> from ebmlab.recipes.ebm2d import EBM2DConfig, EBM2DRecipe
+        >>> fit = EBM2DRecipe(EBM2DConfig(steps=1, hidden=8, buffer_size=64, batch_size=16, n_data=64)).fit()
+        >>> plot_ebm2d_energy(fit, out / "energy.png").exists()
+        True
+    """
     plt = pyplot()
     data = fit.data.numpy()
     xlim = ylim = (-4.5, 4.5)
@@ -53,7 +63,17 @@ def plot_ebm2d_energy(fit, path: Path) -> Path:
 
 
 def plot_ebm2d_samples(fit, path: Path) -> Path:
-    """Langevin samples of the model beside samples of the true density."""
+    """Langevin samples of the model beside samples of the true density.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> out = Path(tempfile.mkdtemp())
+        >>> from ebmlab.recipes.ebm2d import EBM2DConfig, EBM2DRecipe
+        >>> fit = EBM2DRecipe(EBM2DConfig(steps=1, hidden=8, buffer_size=64, batch_size=16, n_data=64)).fit()
+        >>> plot_ebm2d_samples(fit, out / "samples.png").exists()
+        True
+    """
     plt = pyplot()
     fig, axes = plt.subplots(1, 2, figsize=(10, 5.2), layout="constrained")
     data, samples = fit.data.numpy()[: len(fit.samples)], fit.samples.numpy()
@@ -74,7 +94,17 @@ def plot_ebm2d_samples(fit, path: Path) -> Path:
 
 
 def plot_ebm2d(fit, out: Path) -> list[Path]:
-    """Every 2-D EBM figure into ``out``."""
+    """Every 2-D EBM figure into ``out``.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> out = Path(tempfile.mkdtemp())
+        >>> from ebmlab.recipes.ebm2d import EBM2DConfig, EBM2DRecipe
+        >>> fit = EBM2DRecipe(EBM2DConfig(steps=1, hidden=8, buffer_size=64, batch_size=16, n_data=64)).fit()
+        >>> all(path.exists() for path in plot_ebm2d(fit, out))
+        True
+    """
     out = Path(out)
     return [
         plot_ebm2d_energy(fit, out / "energy.png"),
@@ -99,7 +129,18 @@ def plot_collapse(
     path: Path,
 ) -> Path:
     """One panel per trained collapse model (shaping → its F, on the CPU): F(y) over the plane with the
-    data ``(S, 2)`` and the energy spread off the manifold, on one colour scale."""
+    data ``(S, 2)`` and the energy spread off the manifold, on one colour scale.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> out = Path(tempfile.mkdtemp())
+        >>> import torch
+        >>> data = torch.randn(40, 2)
+        >>> shaped = {"none": lambda y: torch.zeros(len(y)), "contrastive": lambda y: y.pow(2).sum(1)}
+        >>> plot_collapse(shaped, data, {"none": 0.0, "contrastive": 2.0}, out / "collapse.png").exists()
+        True
+    """
     plt = pyplot()
     from matplotlib.ticker import MaxNLocator
 

@@ -30,6 +30,16 @@ def plot_reconstruction(
 
     Shape:
         image, reconstruction ``(1, H, W)``; codes ``(K, H − k + 1, W − k + 1)``; filters ``(K, 1, k, k)``.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> out = Path(tempfile.mkdtemp())
+        >>> import torch
+        >>> filters, codes = torch.randn(3, 1, 3, 3), torch.relu(torch.randn(3, 6, 6))  # K = 3 filters of 3 × 3
+        >>> image = torch.conv_transpose2d(codes.unsqueeze(0), filters)[0]  # ỹ = Σ_j f_j * ž_j, (1, 8, 8)
+        >>> plot_reconstruction(image, 0.9 * image, codes, filters, out / "reconstruction.png").exists()
+        True
     """
     plt = pyplot()
     y = image.detach().cpu()[0].numpy()  # (H, W)
@@ -94,7 +104,18 @@ def plot_all(
     codes: torch.Tensor,
     out: str | os.PathLike[str],
 ) -> list[Path]:
-    """``filters.png``, ``training_curve.png`` and ``reconstruction.png`` into ``out``."""
+    """``filters.png``, ``training_curve.png`` and ``reconstruction.png`` into ``out``.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> out = Path(tempfile.mkdtemp())
+        >>> import torch
+        >>> filters, codes = torch.randn(3, 1, 3, 3), torch.relu(torch.randn(3, 6, 6))  # K = 3 filters of 3 × 3
+        >>> image = torch.conv_transpose2d(codes.unsqueeze(0), filters)[0]  # ỹ = Σ_j f_j * ž_j, (1, 8, 8)
+        >>> sorted(p.name for p in plot_all(filters, [3.0, 2.0], image, image, codes, out))
+        ['filters.png', 'reconstruction.png', 'training_curve.png']
+    """
     out = Path(out)
     return [
         plot_filters(filters, out / "filters.png"),

@@ -31,6 +31,15 @@ def plot_dae_field(fit: DAEFit, path: Path, resolution: int = 17) -> Path:
     Arrows show the field's direction; their length is the field's, capped at half a grid step (far
     from the data the field is as long as the distance to it, and true lengths would cover the figure),
     so neighbouring arrows never touch.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> out = Path(tempfile.mkdtemp())
+        >>> from ebmlab.recipes.dae import DAEConfig, DAERecipe
+        >>> fit = DAERecipe(DAEConfig(data="moons", epochs=1, n_samples=64, hidden=8)).fit()  # untrained
+        >>> plot_dae_field(fit, out / "field.png", resolution=9).exists()
+        True
     """
     plt = pyplot()
     data = fit.data.numpy()
@@ -82,7 +91,17 @@ def plot_dae_field(fit: DAEFit, path: Path, resolution: int = 17) -> Path:
 
 def plot_dae_images(fit: DAEFit, path: Path, count: int = 12, seed: int = 0) -> Path:
     """Three rows of images: clean y, corrupted ỹ, reconstruction Dec(Enc(ỹ)) (on one 0-1 grey scale,
-    clipped to it, when the pixels lie in [0, 1])."""
+    clipped to it, when the pixels lie in [0, 1]).
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> out = Path(tempfile.mkdtemp())
+        >>> from ebmlab.recipes.dae import DAEConfig, DAERecipe
+        >>> fit = DAERecipe(DAEConfig(data="digits", epochs=1, n_samples=64)).fit()  # untrained
+        >>> plot_dae_images(fit, out / "reconstructions.png", count=4).exists()
+        True
+    """
     generator = torch.Generator().manual_seed(seed)
     pick = torch.randperm(fit.data.shape[0], generator=generator)[:count]
     clean = fit.data[pick]  # (S, D)
@@ -105,7 +124,17 @@ def plot_dae_images(fit: DAEFit, path: Path, count: int = 12, seed: int = 0) -> 
 
 def plot_dae(fit: DAEFit, out: Path) -> list[Path]:
     """Every DAE figure into ``out``: the training curve, and the reconstruction field (2-D data) or
-    reconstructions (images)."""
+    reconstructions (images).
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> out = Path(tempfile.mkdtemp())
+        >>> from ebmlab.recipes.dae import DAEConfig, DAERecipe
+        >>> fit = DAERecipe(DAEConfig(data="moons", epochs=1, n_samples=64, hidden=8)).fit()  # untrained
+        >>> all(path.exists() for path in plot_dae(fit, out))
+        True
+    """
     out = Path(out)
     paths = [
         training_curve(

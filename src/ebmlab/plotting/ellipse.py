@@ -32,7 +32,17 @@ def _curve(fit: EllipseFit, x: float) -> np.ndarray:
 
 
 def plot_manifold(fit: EllipseFit, path: Path) -> Path:
-    """Data and the trained manifold {Dec(z)}; for the conditional model, one colour per x shown."""
+    """Data and the trained manifold {Dec(z)}; for the conditional model, one colour per x shown.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> out = Path(tempfile.mkdtemp())
+        >>> from ebmlab.recipes.ellipse import EllipseConfig, EllipseRecipe
+        >>> fit = EllipseRecipe(EllipseConfig(epochs=1)).fit()  # untrained: w = (1, 1)
+        >>> plot_manifold(fit, out / "manifold.png").exists()
+        True
+    """
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 5.5), layout="constrained")
     y, x = fit.y.numpy(), fit.x.numpy()[:, 0]
@@ -66,7 +76,19 @@ def plot_manifold(fit: EllipseFit, path: Path) -> Path:
 
 
 def plot_free_energy_surfaces(fit: EllipseFit, path: Path, betas: tuple[float, ...] = BETAS, x: float = 0.0) -> Path:
-    """F_β(y) over a 2-D grid of y, one panel per β: the surface sharpens onto the manifold as β grows."""
+    """F_β(y) over a 2-D grid of y, one panel per β: the surface sharpens onto the manifold as β grows.
+
+    .. math:: F_\\beta(y) = -\\frac1\\beta \\log \\frac{1}{48} \\sum_z e^{-\\beta E(y, z)}
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> out = Path(tempfile.mkdtemp())
+        >>> from ebmlab.recipes.ellipse import EllipseConfig, EllipseRecipe
+        >>> fit = EllipseRecipe(EllipseConfig(epochs=1)).fit()  # untrained: w = (1, 1)
+        >>> plot_free_energy_surfaces(fit, out / "free_energy.png", betas=(1.0, math.inf)).exists()
+        True
+    """
     plt = pyplot()
     y = fit.y.numpy()
     if isinstance(fit.model, ConditionalEllipseEnergy):
@@ -99,7 +121,17 @@ def plot_free_energy_surfaces(fit: EllipseFit, path: Path, betas: tuple[float, .
 
 
 def plot_energy_vs_z(fit: EllipseFit, path: Path, y_point: tuple[float, float] = (1.0, 1.0), x: float = 0.0) -> Path:
-    """E(y, z) against z for one y: the curve, the 48 grid values, and ž marked."""
+    """E(y, z) against z for one y: the curve, the 48 grid values, and ž marked.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> out = Path(tempfile.mkdtemp())
+        >>> from ebmlab.recipes.ellipse import EllipseConfig, EllipseRecipe
+        >>> fit = EllipseRecipe(EllipseConfig(epochs=1)).fit()  # untrained: w = (1, 1)
+        >>> plot_energy_vs_z(fit, out / "energy_vs_z.png", y_point=(1.0, 0.5)).exists()
+        True
+    """
     plt = pyplot()
     y = torch.tensor([y_point])
     xs = torch.full((1, 1), x)
@@ -128,7 +160,17 @@ def plot_energy_vs_z(fit: EllipseFit, path: Path, y_point: tuple[float, float] =
 
 
 def plot_all(fit: EllipseFit, out: Path) -> list[Path]:
-    """Every ellipse figure into ``out``: manifold, free energies, energy vs z, training curve."""
+    """Every ellipse figure into ``out``: manifold, free energies, energy vs z, training curve.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> out = Path(tempfile.mkdtemp())
+        >>> from ebmlab.recipes.ellipse import EllipseConfig, EllipseRecipe
+        >>> fit = EllipseRecipe(EllipseConfig(epochs=1)).fit()  # untrained: w = (1, 1)
+        >>> [path.name for path in plot_all(fit, out)]  # doctest: +ELLIPSIS
+        ['manifold.png', ...]
+    """
     out = Path(out)
     paths = [
         plot_manifold(fit, out / "manifold.png"),

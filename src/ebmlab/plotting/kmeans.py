@@ -47,6 +47,17 @@ def plot_energy_surfaces(
     data (higher values, far from the data, share the top colour): the energies reach hundreds at
     the corners, and one scale up to there would hide the difference between the panels, which is
     of order log K / β near the data. White contour lines show the creases of F∞ and the smooth F_β.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> out = Path(tempfile.mkdtemp())
+        >>> import torch
+        >>> from ebmlab.models.kmeans import KMeansEnergy
+        >>> energy = KMeansEnergy(torch.tensor([[0.0, 0.0], [3.0, 3.0]]))
+        >>> data = torch.cat([torch.randn(50, 2) * 0.3, 3.0 + torch.randn(50, 2) * 0.3])
+        >>> plot_energy_surfaces(energy, data, out / "free_energy.png", betas=(math.inf, 1.0)).exists()
+        True
     """
     plt = pyplot()
     from matplotlib.ticker import MaxNLocator
@@ -100,14 +111,32 @@ def plot_energy_surfaces(
 
 
 def plot_centroid_images(energy: KMeansEnergy, image_shape: tuple[int, int], path: str | Path) -> Path:
-    """Each centroid w_k reshaped to the images' (H, W)."""
+    """Each centroid w_k reshaped to the images' (H, W).
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> out = Path(tempfile.mkdtemp())
+        >>> import torch
+        >>> from ebmlab.models.kmeans import KMeansEnergy
+        >>> plot_centroid_images(KMeansEnergy(torch.rand(4, 64)), (8, 8), out / "centroids.png").exists()
+        True
+    """
     centers = energy.centroids.detach().cpu()
     images = centers.reshape(centers.shape[0], *image_shape)
     return image_grid(images, path, title=f"the {centers.shape[0]} K-means centroids w_k, as images")
 
 
 def plot_inertia(history: list[float], path: str | Path) -> Path:
-    """The inertia Σ_b F_∞(y_b) at every assignment step."""
+    """The inertia Σ_b F_∞(y_b) at every assignment step.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> out = Path(tempfile.mkdtemp())
+        >>> plot_inertia([120.0, 80.0, 75.5, 75.0], out / "inertia.png").exists()
+        True
+    """
     return training_curve(
         history,
         path,
@@ -118,7 +147,19 @@ def plot_inertia(history: list[float], path: str | Path) -> Path:
 
 
 def plot_all(fit: KMeansFit, out: str | Path) -> list[Path]:
-    """The figures that fit the data: centroid images, or points with energy surfaces (2-D), and the inertia."""
+    """The figures that fit the data: centroid images, or points with energy surfaces (2-D), and the inertia.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> out = Path(tempfile.mkdtemp())
+        >>> from ebmlab.recipes.kmeans import KMeansConfig, KMeansRecipe
+        >>> from ebmlab.training import train
+        >>> recipe = KMeansRecipe(KMeansConfig(data="blobs", k=3, n_samples=200))
+        >>> _ = train(recipe, progress=False)
+        >>> sorted(path.name for path in plot_all(recipe.fit(), out))
+        ['free_energy.png', 'inertia.png']
+    """
     out = Path(out)
     paths = []
     if fit.image_shape is not None:

@@ -13,7 +13,19 @@ __all__ = ["plot_all", "plot_filters", "plot_samples"]
 
 
 def plot_filters(fit: RBMFit, path: Path, count: int = 100) -> Path:
-    """The first ``count`` rows of W (``components_``), each as an image tile (symmetric colour map)."""
+    """The first ``count`` rows of W (``components_``), each as an image tile (symmetric colour map).
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> out = Path(tempfile.mkdtemp())
+        >>> from ebmlab.recipes.rbm import RBMConfig, RBMRecipe
+        >>> from ebmlab.training import train
+        >>> recipe = RBMRecipe(RBMConfig(n_components=8, epochs=1, n_samples=100, sample_steps=5))
+        >>> _ = train(recipe, progress=False)
+        >>> plot_filters(recipe.fit(), out / "filters.png").exists()
+        True
+    """
     shape = fit.data.image_shape
     if shape is None:
         raise ValueError("plot_filters needs image data (fit.data.image_shape is None)")
@@ -34,7 +46,19 @@ def plot_filters(fit: RBMFit, path: Path, count: int = 100) -> Path:
 
 
 def plot_samples(fit: RBMFit, path: Path) -> Path:
-    """The final states of ``fit.samples``' Gibbs chains as images (Gaussian data un-standardised)."""
+    """The final states of ``fit.samples``' Gibbs chains as images (Gaussian data un-standardised).
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> out = Path(tempfile.mkdtemp())
+        >>> from ebmlab.recipes.rbm import RBMConfig, RBMRecipe
+        >>> from ebmlab.training import train
+        >>> recipe = RBMRecipe(RBMConfig(n_components=8, epochs=1, n_samples=100, sample_steps=5))
+        >>> _ = train(recipe, progress=False)
+        >>> plot_samples(recipe.fit(), out / "samples.png").exists()
+        True
+    """
     shape = fit.data.image_shape
     if shape is None:
         raise ValueError("plot_samples needs image data (fit.data.image_shape is None)")
@@ -45,7 +69,19 @@ def plot_samples(fit: RBMFit, path: Path) -> Path:
 
 
 def plot_all(fit: RBMFit, out: Path) -> list[Path]:
-    """Every RBM figure into ``out``: filters, samples and data (image data), the training curves."""
+    """Every RBM figure into ``out``: filters, samples and data (image data), the training curves.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> out = Path(tempfile.mkdtemp())
+        >>> from ebmlab.recipes.rbm import RBMConfig, RBMRecipe
+        >>> from ebmlab.training import train
+        >>> recipe = RBMRecipe(RBMConfig(n_components=8, epochs=1, n_samples=100, sample_steps=5))
+        >>> _ = train(recipe, progress=False)
+        >>> all(path.exists() for path in plot_all(recipe.fit(), out))
+        True
+    """
     out = Path(out)
     paths = []
     if fit.data.image_shape is not None:

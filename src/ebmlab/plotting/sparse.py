@@ -26,14 +26,30 @@ __all__ = [
 def plot_atoms(
     components: np.ndarray, image_shape: tuple[int, int], path: str | os.PathLike[str], title: str = ""
 ) -> Path:
-    """Atoms ``(K, D)`` as image tiles ``(K, H, W)``, each on a symmetric grey scale."""
+    """Atoms ``(K, D)`` as image tiles ``(K, H, W)``, each on a symmetric grey scale.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> out = Path(tempfile.mkdtemp())
+        >>> plot_atoms(np.random.default_rng(0).normal(size=(6, 64)), (8, 8), out / "atoms.png").exists()
+        True
+    """
     tiles = np.asarray(components).reshape(len(components), *image_shape)
     default = f"the {len(tiles)} dictionary atoms w_j (columns of W), each on its own grey scale, 0 = mid-grey"
     return image_grid(tiles, path, title=title or default, symmetric=True)
 
 
 def plot_filters(filters: torch.Tensor, path: str | os.PathLike[str], title: str = "") -> Path:
-    """Convolutional filters ``(K, 1, k, k)`` as tiles."""
+    """Convolutional filters ``(K, 1, k, k)`` as tiles.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> out = Path(tempfile.mkdtemp())
+        >>> plot_filters(torch.randn(4, 1, 5, 5), out / "filters.png").exists()
+        True
+    """
     tiles = filters.detach().cpu()[:, 0].numpy()
     default = f"the {len(tiles)} learned {tiles.shape[1]}x{tiles.shape[2]} filters f_j (0 = mid-grey)"
     return image_grid(tiles, path, title=title or default, symmetric=True)
@@ -46,7 +62,16 @@ def plot_reconstructions(
     path: str | os.PathLike[str],
     count: int = 10,
 ) -> Path:
-    """Top row: y; bottom row: ỹ = Wž; all on one grey scale, so a reconstruction compares with its input."""
+    """Top row: y; bottom row: ỹ = Wž; all on one grey scale, so a reconstruction compares with its input.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> out = Path(tempfile.mkdtemp())
+        >>> data = np.random.default_rng(0).random((5, 64))
+        >>> plot_reconstructions(data, 0.9 * data, (8, 8), out / "reconstructions.png", count=5).exists()
+        True
+    """
     count = min(count, len(data))
     tiles = np.concatenate([data[:count], reconstructions[:count]]).reshape(2 * count, *image_shape)
     return image_grid(
@@ -61,7 +86,16 @@ def plot_reconstructions(
 
 
 def plot_code_sparsity(codes: np.ndarray, path: str | os.PathLike[str]) -> Path:
-    """Histogram of the number of non-zero code entries per sample."""
+    """Histogram of the number of non-zero code entries per sample.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> out = Path(tempfile.mkdtemp())
+        >>> codes = np.array([[0.0, 1.0, 0.0], [2.0, 0.5, 0.0], [0.0, 0.0, 0.0]])  # 1, 2 and 0 non-zeros
+        >>> plot_code_sparsity(codes, out / "sparsity.png").exists()
+        True
+    """
     plt = pyplot()
     counts = (np.asarray(codes) != 0).sum(axis=1)
     fig, ax = plt.subplots(figsize=(5.5, 3.8), layout="constrained")
@@ -82,7 +116,16 @@ def plot_code_sparsity(codes: np.ndarray, path: str | os.PathLike[str]) -> Path:
 def plot_code_error_curves(
     curves: dict[str, tuple[Sequence[int], Sequence[float]]], path: str | os.PathLike[str], title: str = ""
 ) -> Path:
-    """Held-out code error ‖z − ž‖²/‖ž‖² against iterations (ISTA, FISTA) or layers (LISTA), log-log."""
+    """Held-out code error ‖z − ž‖²/‖ž‖² against iterations (ISTA, FISTA) or layers (LISTA), log-log.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> out = Path(tempfile.mkdtemp())
+        >>> curves = {"ISTA": ([1, 10, 100], [0.9, 0.3, 0.01]), "LISTA": ([1, 2, 4], [0.5, 0.1, 0.02])}
+        >>> plot_code_error_curves(curves, out / "code_error.png").exists()
+        True
+    """
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(6, 4.3), layout="constrained")
     for name, (steps, errors) in curves.items():
@@ -102,7 +145,17 @@ def plot_code_error_curves(
 
 def plot_collapse(examples: Sequence, path: str | os.PathLike[str], resolution: int = 80) -> Path:
     """Energy surfaces F(y) of the lecture's example without and with ẏ = [1; y], data on top, on one
-    colour scale (so the collapsed, flat surface looks flat beside the shaped one)."""
+    colour scale (so the collapsed, flat surface looks flat beside the shaped one).
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> out = Path(tempfile.mkdtemp())
+        >>> from ebmlab.models.sparse_coding import lecture_example
+        >>> examples = [lecture_example(augmented=False, epochs=1), lecture_example(augmented=True, epochs=1)]
+        >>> plot_collapse(examples, out / "collapse.png", resolution=20).exists()
+        True
+    """
     plt = pyplot()
     from matplotlib.ticker import MaxNLocator
 
@@ -131,6 +184,11 @@ def plot_collapse(examples: Sequence, path: str | os.PathLike[str], resolution: 
 
 
 def tile_shape(features: int) -> tuple[int, int] | None:
-    """(s, s) when ``features`` is a square, else None."""
+    """(s, s) when ``features`` is a square, else None.
+
+    Example:
+        >>> tile_shape(784), tile_shape(10)
+        ((28, 28), None)
+    """
     side = int(round(math.sqrt(features)))
     return (side, side) if side * side == features else None

@@ -49,14 +49,28 @@ def _kind(model: VAE | Autoencoder) -> str:
 
 
 def latent_codes(model: VAE | Autoencoder, y: Tensor, batch: int = 1000) -> Tensor:
-    """ž of every row of ``y`` by the model's amortised inference, ``(M, D)`` → ``(M, d)``."""
+    """ž of every row of ``y`` by the model's amortised inference, ``(M, D)`` → ``(M, d)``.
+
+    Example:
+        >>> from ebmlab.recipes.vae import VAEConfig, VAERecipe
+        >>> fit = VAERecipe(VAEConfig(epochs=1, hidden=(16,), latent=2)).fit()  # untrained, 8 × 8 digits
+        >>> tuple(latent_codes(fit.model, fit.heldout[:5]).shape)
+        (5, 2)
+    """
     with torch.no_grad():
         return torch.cat([model.encoder(model.energy, y[i : i + batch]).latent for i in range(0, len(y), batch)])
 
 
 def project_codes(codes: np.ndarray) -> tuple[np.ndarray, str]:
     """The codes ``(M, d)`` on two axes: themselves for d ≤ 2, else their first two principal components
-    (with the share of the variance they explain, for the axis labels)."""
+    (with the share of the variance they explain, for the axis labels).
+
+    Example:
+        >>> import numpy as np
+        >>> points, axis = project_codes(np.random.default_rng(0).normal(size=(50, 4)))
+        >>> points.shape, axis.startswith("PCA")
+        ((50, 2), True)
+    """
     if codes.shape[1] <= 2:
         padded = np.pad(codes, ((0, 0), (0, 2 - codes.shape[1])))
         return padded, "z"
@@ -93,7 +107,17 @@ def _tiled(images: np.ndarray, path: str | os.PathLike[str], columns: int, title
 def plot_prior_samples(
     model: VAE, path: str | os.PathLike[str], image_shape: tuple[int, int], n: int = 64, seed: int = 0
 ) -> Path:
-    """``n`` images :math:`\\mathbb E[y \\mid z]`, :math:`z \\sim \\mathcal N(0, I)`: new samples of the VAE."""
+    """``n`` images :math:`\\mathbb E[y \\mid z]`, :math:`z \\sim \\mathcal N(0, I)`: new samples of the VAE.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> out = Path(tempfile.mkdtemp())
+        >>> from ebmlab.recipes.vae import VAEConfig, VAERecipe
+        >>> fit = VAERecipe(VAEConfig(epochs=1, hidden=(16,), latent=2)).fit()  # untrained, 8 × 8 digits
+        >>> plot_prior_samples(fit.model, out / "prior_samples.png", (8, 8), n=9).exists()
+        True
+    """
     with torch.no_grad():
         samples = model.sample(n, generator=torch.Generator().manual_seed(seed))
     columns = max(1, round(n**0.5))
@@ -103,7 +127,17 @@ def plot_prior_samples(
 def plot_reconstructions(
     model: VAE | Autoencoder, y: Tensor, path: str | os.PathLike[str], image_shape: tuple[int, int], count: int = 12
 ) -> Path:
-    """Pairs of columns: a held-out image, then its reconstruction :math:`\\mathbb E[y \\mid z = \\check z]`."""
+    """Pairs of columns: a held-out image, then its reconstruction :math:`\\mathbb E[y \\mid z = \\check z]`.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> out = Path(tempfile.mkdtemp())
+        >>> from ebmlab.recipes.vae import VAEConfig, VAERecipe
+        >>> fit = VAERecipe(VAEConfig(epochs=1, hidden=(16,), latent=2)).fit()  # untrained, 8 × 8 digits
+        >>> plot_reconstructions(fit.model, fit.heldout, out / "reconstructions.png", (8, 8), count=4).exists()
+        True
+    """
     y = y[:count]
     with torch.no_grad():
         recon = model.reconstruct(y)
@@ -147,7 +181,17 @@ def plot_latent_codes(
     model: VAE | Autoencoder, y: Tensor, labels: np.ndarray | None, path: str | os.PathLike[str]
 ) -> Path:
     """The codes ž of held-out images, coloured by class; the first two principal components when d > 2
-    (for a 2-D VAE, the prior's 1σ and 2σ circles)."""
+    (for a 2-D VAE, the prior's 1σ and 2σ circles).
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> out = Path(tempfile.mkdtemp())
+        >>> from ebmlab.recipes.vae import VAEConfig, VAERecipe
+        >>> fit = VAERecipe(VAEConfig(epochs=1, hidden=(16,), latent=2)).fit()  # untrained, 8 × 8 digits
+        >>> plot_latent_codes(fit.model, fit.heldout, fit.labels, out / "latent_codes.png").exists()
+        True
+    """
     plt = pyplot()
     fig, ax = plt.subplots(figsize=(5.5, 5), layout="constrained")
     _scatter(ax, model, y, labels)
@@ -191,7 +235,17 @@ def plot_manifold(
     model: VAE | Autoencoder, y: Tensor, path: str | os.PathLike[str], image_shape: tuple[int, int], size: int = 15
 ) -> Path:
     """For a 2-D latent: the decoded plane, :math:`\\mathbb E[y \\mid z]` on a ``size × size`` grid of z
-    (over the prior's 5–95 % quantiles for a VAE, over the held-out codes' for an autoencoder)."""
+    (over the prior's 5–95 % quantiles for a VAE, over the held-out codes' for an autoencoder).
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> out = Path(tempfile.mkdtemp())
+        >>> from ebmlab.recipes.vae import VAEConfig, VAERecipe
+        >>> fit = VAERecipe(VAEConfig(epochs=1, hidden=(16,), latent=2)).fit()  # untrained, 8 × 8 digits
+        >>> plot_manifold(fit.model, fit.heldout, out / "manifold.png", (8, 8), size=5).exists()
+        True
+    """
     if model.latent_dim != 2:
         raise ValueError(f"plot_manifold needs a 2-D latent, the model has d = {model.latent_dim}")
     low, high, where = _span(model, y)
@@ -211,7 +265,18 @@ def plot_interpolation(
     steps: int = 10,
 ) -> Path:
     """The two images, and between them :math:`\\mathbb E[y \\mid z_t]` for
-    :math:`z_t = (1 - t)\\,\\check z_1 + t\\,\\check z_2`, t from 0 to 1 in ``steps`` steps."""
+    :math:`z_t = (1 - t)\\,\\check z_1 + t\\,\\check z_2`, t from 0 to 1 in ``steps`` steps.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> out = Path(tempfile.mkdtemp())
+        >>> from ebmlab.recipes.vae import VAEConfig, VAERecipe
+        >>> fit = VAERecipe(VAEConfig(epochs=1, hidden=(16,), latent=2)).fit()  # untrained, 8 × 8 digits
+        >>> first, second = fit.heldout[0], fit.heldout[1]
+        >>> plot_interpolation(fit.model, first, second, out / "interpolation.png", (8, 8), steps=4).exists()
+        True
+    """
     codes = latent_codes(model, torch.stack([first, second]))  # (2, d)
     t = torch.linspace(0.0, 1.0, steps).unsqueeze(1)  # (T, 1)
     with torch.no_grad():
@@ -228,7 +293,17 @@ def plot_interpolation(
 
 def plot_training_terms(rows: Sequence[dict[str, Any]], path: str | os.PathLike[str]) -> Path:
     """Per epoch, from the run's metrics rows: the loss and the reconstruction term (left) and, for a
-    VAE, the KL term (right), in nats per image."""
+    VAE, the KL term (right), in nats per image.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> out = Path(tempfile.mkdtemp())
+        >>> rows = [{"epoch": 1, "loss": 40.0, "reconstruction": 35.0, "kl": 5.0},
+        ...         {"epoch": 2, "loss": 30.0, "reconstruction": 24.0, "kl": 6.0}]
+        >>> plot_training_terms(rows, out / "training_terms.png").exists()
+        True
+    """
     plt = pyplot()
     from matplotlib.ticker import MaxNLocator
 
@@ -276,7 +351,17 @@ def _interpolation_pair(labels: np.ndarray | None, count: int) -> tuple[int, int
 def plot_latent_model(fit: LatentModelFit, out: str | os.PathLike[str]) -> list[Path]:
     """Every figure of a VAE or autoencoder run into ``out``: ``training_terms.png`` (when the run has
     metrics rows), ``latent_codes.png``, and for image data ``reconstructions.png``,
-    ``interpolation.png``, ``manifold.png`` (2-D latent) and, for a VAE, ``prior_samples.png``."""
+    ``interpolation.png``, ``manifold.png`` (2-D latent) and, for a VAE, ``prior_samples.png``.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> out = Path(tempfile.mkdtemp())
+        >>> from ebmlab.recipes.vae import VAEConfig, VAERecipe
+        >>> fit = VAERecipe(VAEConfig(epochs=1, hidden=(16,), latent=2)).fit()  # untrained, 8 × 8 digits
+        >>> sorted(path.name for path in plot_latent_model(fit, out))  # doctest: +ELLIPSIS
+        ['interpolation.png', 'latent_codes.png', ...]
+    """
     out = Path(out)
     model, heldout = fit.model, fit.heldout
     paths = []

@@ -21,7 +21,20 @@ CLASS_LABELS = ["_", *LETTERS]
 def plot_transcriptions(fit: WordsFit, path: Path) -> Path:
     """Each held-out word over its window energies :math:`E_t[c]` (classes down, windows across, at
     the windows' centres), the best path of any word (white; its collapse is the transcription), and the
-    Viterbi alignment of the true word on the model's graph (red, dashed)."""
+    Viterbi alignment of the true word on the model's graph (red, dashed).
+
+    The best path minimises :math:`\\sum_t E_t[c_t]` over the graph's alignments (Viterbi).
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> out = Path(tempfile.mkdtemp())
+        >>> from ebmlab.recipes.words import WordsConfig, WordsRecipe
+        >>> config = WordsConfig(char_epochs=1, epochs=1, n_chars=16, n_train=16, n_eval=4, max_length=3)
+        >>> fit = WordsRecipe(config).fit(examples=2)  # untrained
+        >>> plot_transcriptions(fit, out / "transcriptions.png").exists()
+        True
+    """
     plt = pyplot()
     model = fit.model
     with torch.no_grad():
@@ -98,7 +111,18 @@ def plot_transcriptions(fit: WordsFit, path: Path) -> Path:
 
 
 def plot_learning_curves(fit: WordsFit, path: Path) -> Path:
-    """Training loss and held-out word accuracy per epoch; the line marks the start of the words stage."""
+    """Training loss and held-out word accuracy per epoch; the line marks the start of the words stage.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> out = Path(tempfile.mkdtemp())
+        >>> from ebmlab.recipes.words import WordsConfig, WordsRecipe
+        >>> config = WordsConfig(char_epochs=1, epochs=1, n_chars=16, n_train=16, n_eval=4, max_length=3)
+        >>> fit = WordsRecipe(config).fit(examples=2)  # untrained
+        >>> plot_learning_curves(fit, out / "learning_curves.png").exists()
+        True
+    """
     plt = pyplot()
     from matplotlib.ticker import MaxNLocator
 
@@ -127,7 +151,18 @@ def plot_learning_curves(fit: WordsFit, path: Path) -> Path:
 
 
 def plot_all(fit: WordsFit, out: Path) -> list[Path]:
-    """The figures of a words run, written into ``out``."""
+    """The figures of a words run, written into ``out``.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> out = Path(tempfile.mkdtemp())
+        >>> from ebmlab.recipes.words import WordsConfig, WordsRecipe
+        >>> config = WordsConfig(char_epochs=1, epochs=1, n_chars=16, n_train=16, n_eval=4, max_length=3)
+        >>> fit = WordsRecipe(config).fit(examples=2)  # untrained
+        >>> all(path.exists() for path in plot_all(fit, out))
+        True
+    """
     out = Path(out)
     return [
         plot_transcriptions(fit, out / "transcriptions.png"),

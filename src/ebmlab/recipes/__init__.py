@@ -38,7 +38,16 @@ RECIPES: dict[str, str] = {
 
 
 def recipe_class(name: str) -> type[Recipe]:
-    """The recipe class of model ``name``; a clear error for an unknown name."""
+    """The recipe class of model ``name``; a clear error for an unknown name.
+
+    Example:
+        >>> recipe_class("kmeans").__name__
+        'KMeansRecipe'
+        >>> recipe_class("kmean")  # doctest: +ELLIPSIS
+        Traceback (most recent call last):
+        ...
+        ebmlab.training.errors.RunError: unknown model 'kmean'; expected one of [...]
+    """
     if name not in RECIPES:
         raise RunError(f"unknown model {name!r}; expected one of {sorted(RECIPES)}")
     module, _, attribute = RECIPES[name].partition(":")
@@ -48,7 +57,19 @@ def recipe_class(name: str) -> type[Recipe]:
 @dataclass(frozen=True)
 class LoadedRun:
     """A saved run: its directory, model name, settings, the recipe holding the trained state, and
-    the trained model (:meth:`Recipe.model`)."""
+    the trained model (:meth:`Recipe.model`).
+
+    Example:
+        >>> import tempfile
+        >>> from ebmlab.cli import main
+        >>> out = tempfile.mkdtemp() + "/run"
+        >>> main(["train", "kmeans", "--k", "3", "--out", out, "--no-progress", "--no-plots"])  # doctest: +ELLIPSIS
+        kmeans: ...
+        0
+        >>> run = load_run(out)
+        >>> run.name, run.config.k, type(run.recipe).__name__, tuple(run.model.centroids.shape), run.step > 0
+        ('kmeans', 3, 'KMeansRecipe', (3, 2), True)
+    """
 
     path: Path
     name: str

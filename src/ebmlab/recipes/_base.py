@@ -33,6 +33,16 @@ class Recipe(Task):
             (and its noise) in full on every rank, trains on its
             :func:`~ebmlab.training.distributed.shard` with the loss
             :func:`~ebmlab.training.distributed.shard_mean`, and reduces its logged metrics.
+
+    Example:
+        >>> from ebmlab.recipes.kmeans import KMeansConfig, KMeansRecipe
+        >>> from ebmlab.training import train
+        >>> recipe = KMeansRecipe(KMeansConfig(data="blobs", k=3, n_samples=200))
+        >>> isinstance(recipe, Recipe), recipe.name, recipe.unit, recipe.budget
+        (True, 'kmeans', 'iteration', ('max_iter', 'n_init'))
+        >>> _ = train(recipe, progress=False)
+        >>> sorted(recipe.evaluate()), tuple(recipe.model().centroids.shape)
+        (['inertia', 'n_iter', 'restart'], (3, 2))
     """
 
     config_class: ClassVar[type]

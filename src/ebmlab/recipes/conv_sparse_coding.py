@@ -85,7 +85,22 @@ class ConvSparseCodingConfig:
 
 @dataclass(frozen=True)
 class ConvSparseCodingExamples:
-    """Evaluation images ``(B, C, H, W)``, their codes ``(B, K, H', W')``, reconstructions and energies ``(B,)``."""
+    """Evaluation images ``(B, C, H, W)``, their codes ``(B, K, H', W')``, reconstructions and energies ``(B,)``.
+
+    The energy of each image at its sparse code ž is
+
+    .. math:: E(y, z) = \\big\\|y - \\textstyle\\sum_j f_j * z_j\\big\\|_2^2 + \\alpha \\|z\\|_1 .
+
+    Example:
+        >>> from ebmlab.training import train
+        >>> config = ConvSparseCodingConfig(data="digits", n_samples=32, n_filters=2, kernel_size=3, epochs=1,
+        ...                                 steps_per_epoch=1)
+        >>> recipe = ConvSparseCodingRecipe(config)
+        >>> _ = train(recipe, progress=False)
+        >>> examples = recipe.examples()
+        >>> examples.images.shape[1:] == examples.reconstructions.shape[1:], examples.codes.shape[1]
+        (True, 2)
+    """
 
     images: Tensor
     codes: Tensor

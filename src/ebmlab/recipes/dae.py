@@ -110,7 +110,16 @@ class DAEConfig:
 @dataclass(frozen=True)
 class DAEFit:
     """A trained DAE: the model, its training data ``(N, D)``, the image shape (None for other data),
-    the corruption it was trained with and the per-epoch training losses."""
+    the corruption it was trained with and the per-epoch training losses.
+
+    Example:
+        >>> from ebmlab.training import train
+        >>> recipe = DAERecipe(DAEConfig(data="moons", epochs=1, n_samples=64, hidden=8))
+        >>> _ = train(recipe, progress=False)
+        >>> fit = recipe.fit()
+        >>> tuple(fit.data.shape), fit.image_shape, len(fit.losses)
+        ((64, 2), None, 1)
+    """
 
     model: DenoisingAutoencoder
     data: Tensor

@@ -75,7 +75,16 @@ class EllipseConfig:
 
 @dataclass(frozen=True)
 class EllipseFit:
-    """A trained ellipse: the energy, the data it saw, the per-epoch losses of the kept restart."""
+    """A trained ellipse: the energy, the data it saw, the per-epoch losses of the kept restart.
+
+    Example:
+        >>> from ebmlab.training import train
+        >>> recipe = EllipseRecipe(EllipseConfig(epochs=2))
+        >>> _ = train(recipe, progress=False)
+        >>> fit = recipe.fit()
+        >>> fit.y.shape[1], len(fit.losses), fit.final_loss > 0
+        (2, 2, True)
+    """
 
     model: Energy
     y: Tensor

@@ -77,7 +77,18 @@ class KMeansConfig:
 
 @dataclass(frozen=True)
 class KMeansFit:
-    """A trained K-means for the figures: the energy, the data, the labels, the kept restart's inertia curve."""
+    """A trained K-means for the figures: the energy, the data, the labels, the kept restart's inertia curve.
+
+    The inertia is :math:`\\sum_b F_\\infty(y_b) = \\sum_b \\min_k \\lVert y_b - w_k\\rVert^2`.
+
+    Example:
+        >>> from ebmlab.training import train
+        >>> recipe = KMeansRecipe(KMeansConfig(data="blobs", k=3, n_samples=200))
+        >>> _ = train(recipe, progress=False)
+        >>> fit = recipe.fit()
+        >>> tuple(fit.data.shape), tuple(fit.labels.shape), fit.inertia == fit.inertia_history[-1], fit.image_shape
+        ((200, 2), (200,), True, None)
+    """
 
     energy: KMeansEnergy
     data: Tensor

@@ -161,7 +161,13 @@ class VAEConfig(AutoencoderConfig):
 @dataclass(frozen=True)
 class LatentData:
     """The images a recipe trains on and holds out, float32 numpy ``(N, D)`` and ``(M, D)``; held-out
-    labels ``(M,)`` or None; ``image_shape`` ``(H, W)`` or None (data files)."""
+    labels ``(M,)`` or None; ``image_shape`` ``(H, W)`` or None (data files).
+
+    Example:
+        >>> data = prepare_latent_data(AutoencoderConfig().resolved())
+        >>> data.train.dtype, data.train.shape[1] == data.heldout.shape[1], data.image_shape
+        (dtype('float32'), True, (8, 8))
+    """
 
     train: np.ndarray
     heldout: np.ndarray
@@ -221,7 +227,16 @@ def prepare_latent_data(config: AutoencoderConfig) -> LatentData:
 @dataclass(frozen=True)
 class LatentModelFit:
     """A trained VAE or autoencoder for the figures: the model (on the CPU, in eval mode), the held-out
-    images ``(M, D)`` and labels, the image shape, and the run's metrics rows (one per epoch)."""
+    images ``(M, D)`` and labels, the image shape, and the run's metrics rows (one per epoch).
+
+    Example:
+        >>> from ebmlab.training import train
+        >>> recipe = VAERecipe(VAEConfig(epochs=1, hidden=(16,), latent=2))
+        >>> _ = train(recipe, progress=False)
+        >>> fit = recipe.fit()
+        >>> fit.model.latent_dim, fit.image_shape, fit.heldout.shape[1]
+        (2, (8, 8), 64)
+    """
 
     model: VAE | Autoencoder
     heldout: Tensor

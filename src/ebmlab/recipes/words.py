@@ -125,7 +125,14 @@ class WordsConfig:
 class WordsFit:
     """What the figures need: the trained model (CPU), a few held-out words (padded images
     ``(N, 1, 32, W)``, widths, padded targets, target lengths, texts), the graph, and the per-epoch
-    training losses and held-out word accuracies of both stages."""
+    training losses and held-out word accuracies of both stages.
+
+    Example:
+        >>> recipe = WordsRecipe(WordsConfig(char_epochs=1, epochs=1, n_chars=16, n_train=16, n_eval=4, max_length=3))
+        >>> fit = recipe.fit(examples=2)  # untrained: the figures' inputs all the same
+        >>> tuple(fit.images.shape[:3]), len(fit.texts), fit.graph
+        ((2, 1, 32), 2, 'homework')
+    """
 
     model: WordEnergy
     images: Tensor

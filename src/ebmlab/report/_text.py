@@ -13,7 +13,13 @@ __all__ = ["MODEL_TEXT", "ModelText", "model_text"]
 
 @dataclass(frozen=True)
 class ModelText:
-    """A model's section header: ``title``, one paragraph ``about`` it, its ``energy`` and ``free_energy``."""
+    """A model's section header: ``title``, one paragraph ``about`` it, its ``energy`` and ``free_energy``.
+
+    Example:
+        >>> text = ModelText("K-means", "Clusters.", "E(y, z) = ‖y − W z‖²", "F∞(y) = min_k ‖y − w_k‖²")
+        >>> text.title, text.free_energy
+        ('K-means', 'F∞(y) = min_k ‖y − w_k‖²')
+    """
 
     title: str
     about: str

@@ -189,7 +189,20 @@ def _widget_data(path: Path) -> dict[str, Any] | None:
 
 
 def render_report(runs: list[Path], *, title: str = "ebmlab report", subtitle: str = "", widgets: bool = True) -> str:
-    """The HTML page (a string) for ``runs``; see :func:`write_report`."""
+    """The HTML page (a string) for ``runs``; see :func:`write_report`.
+
+    Example:
+        >>> import tempfile
+        >>> from pathlib import Path
+        >>> from ebmlab.cli import main
+        >>> out = Path(tempfile.mkdtemp()) / "km"
+        >>> main(["train", "kmeans", "--n-samples", "300", "--out", str(out), "--no-progress"])  # doctest: +ELLIPSIS
+        kmeans: ...
+        0
+        >>> page = render_report([out], title="my runs")
+        >>> page.startswith("<!DOCTYPE html>"), "<title>my runs</title>" in page
+        (True, True)
+    """
     sections, rows = [], []
     for index, path in enumerate(runs):
         section, row = _section(path, index, widgets)

@@ -64,7 +64,13 @@ T = TypeVar("T")
 @dataclass(frozen=True)
 class Launch:
     """Where torchrun placed this process: its ``rank`` among ``world_size`` processes, and its
-    ``local_rank`` on its machine (the GPU it uses)."""
+    ``local_rank`` on its machine (the GPU it uses).
+
+    Example:
+        >>> where = launch({"WORLD_SIZE": "4", "RANK": "3", "LOCAL_RANK": "1"})
+        >>> where.rank, where.world_size, where.local_rank
+        (3, 4, 1)
+    """
 
     rank: int
     world_size: int
@@ -135,17 +141,32 @@ def process_group(device: str | torch.device = "cpu") -> Iterator[int]:
 
 
 def world_size() -> int:
-    """The number of processes training together (1 outside a process group)."""
+    """The number of processes training together (1 outside a process group).
+
+    Example:
+        >>> world_size()  # a plain run
+        1
+    """
     return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
 
 
 def rank() -> int:
-    """This process's number, 0 to :func:`world_size` − 1 (0 outside a process group)."""
+    """This process's number, 0 to :func:`world_size` − 1 (0 outside a process group).
+
+    Example:
+        >>> rank()  # a plain run
+        0
+    """
     return dist.get_rank() if dist.is_available() and dist.is_initialized() else 0
 
 
 def is_main() -> bool:
-    """True on rank 0, the process that writes the run and shows progress (and in a plain run)."""
+    """True on rank 0, the process that writes the run and shows progress (and in a plain run).
+
+    Example:
+        >>> is_main()
+        True
+    """
     return rank() == 0
 
 
@@ -196,7 +217,12 @@ def any_rank(*flags: bool) -> tuple[bool, ...]:
 
 
 def broadcast(tensor: Tensor, src: int = 0) -> Tensor:
-    """``tensor`` replaced, in place, by rank ``src``'s (it must have the same shape and dtype there)."""
+    """``tensor`` replaced, in place, by rank ``src``'s (it must have the same shape and dtype there).
+
+    Example:
+        >>> broadcast(torch.tensor([1.0, 2.0]))  # one process: its own tensor
+        tensor([1., 2.])
+    """
     if world_size() == 1:
         return tensor
     device = _collective_device()
@@ -228,7 +254,11 @@ def gather_rows(tensor: Tensor, sizes: list[int]) -> Tensor:
 
 
 def barrier() -> None:
-    """Wait until every rank gets here (nothing in a plain run)."""
+    """Wait until every rank gets here (nothing in a plain run).
+
+    Example:
+        >>> barrier()  # a plain run: returns at once
+    """
     if world_size() > 1:
         dist.barrier()
 

@@ -15,7 +15,13 @@ __all__ = ["Diverged", "Interrupted", "RunError"]
 
 
 class Diverged(FloatingPointError):
-    """A training that diverged at ``step``; ``setting`` is what to lower (e.g. ``"--lr"``)."""
+    """A training that diverged at ``step``; ``setting`` is what to lower (e.g. ``"--lr"``).
+
+    Example:
+        >>> error = Diverged("loss is NaN at step 3; lower --lr", step=3, setting="--lr")
+        >>> isinstance(error, FloatingPointError), error.step, error.setting
+        (True, 3, '--lr')
+    """
 
     def __init__(self, message: str, *, step: int, setting: str) -> None:
         super().__init__(message)
@@ -24,11 +30,27 @@ class Diverged(FloatingPointError):
 
 
 class RunError(ValueError):
-    """A run directory or checkpoint that cannot be used as asked (bad input: exit code 2)."""
+    """A run directory or checkpoint that cannot be used as asked (bad input: exit code 2).
+
+    Example:
+        >>> import tempfile
+        >>> from ebmlab.training import RunDirectory
+        >>> try:
+        ...     RunDirectory(tempfile.mkdtemp()).load_checkpoint()
+        ... except RunError as error:
+        ...     print(isinstance(error, ValueError))
+        True
+    """
 
 
 class Interrupted(KeyboardInterrupt):
-    """Training stopped by a signal at ``step``; ``checkpoint`` is where its state was saved (or None)."""
+    """Training stopped by a signal at ``step``; ``checkpoint`` is where its state was saved (or None).
+
+    Example:
+        >>> error = Interrupted(7, None)
+        >>> isinstance(error, KeyboardInterrupt), error.step, error.checkpoint
+        (True, 7, None)
+    """
 
     def __init__(self, step: int, checkpoint: Path | None) -> None:
         super().__init__(step)

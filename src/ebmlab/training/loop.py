@@ -112,7 +112,14 @@ class Task(ABC):
 @dataclass(frozen=True)
 class TrainResult:
     """What :func:`train` returns: units done (``step``), where this call began (``start``), the last
-    logged metrics, and the training time of the whole run in seconds (resumes included)."""
+    logged metrics, and the training time of the whole run in seconds (resumes included).
+
+    Example:
+        >>> from ebmlab.recipes.kmeans import KMeansConfig, KMeansRecipe
+        >>> result = train(KMeansRecipe(KMeansConfig(data="blobs", k=3, n_samples=200)), progress=False)
+        >>> result.start, result.step > 0, "loss" in result.metrics, result.time >= 0
+        (0, True, True, True)
+    """
 
     step: int
     start: int
@@ -197,6 +204,15 @@ def train(
     Raises:
         Diverged: non-finite metrics or state, or an exploding loss.
         Interrupted: a signal arrived; the state after the last finished unit was checkpointed.
+
+    Example:
+        >>> import tempfile
+        >>> from ebmlab.recipes.kmeans import KMeansConfig, KMeansRecipe
+        >>> from ebmlab.training import RunDirectory
+        >>> run = RunDirectory(tempfile.mkdtemp())
+        >>> result = train(KMeansRecipe(KMeansConfig(data="blobs", k=3, n_samples=200)), run=run, progress=False)
+        >>> len(run.read_metrics()) == result.step == run.load_checkpoint().step
+        True
     """
     several = distributed.world_size() > 1
     if not distributed.is_main():

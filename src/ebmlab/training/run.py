@@ -93,7 +93,15 @@ def _umask() -> int:
 
 def atomic_write(path: Path, write: Callable[[str], None]) -> None:
     """Call ``write(tmp)`` for a temporary file beside ``path``, fsync it, then rename it over ``path``
-    (with the permissions a plain ``open`` would give, not ``mkstemp``'s private 0600)."""
+    (with the permissions a plain ``open`` would give, not ``mkstemp``'s private 0600).
+
+    Example:
+        >>> import tempfile
+        >>> path = Path(tempfile.mkdtemp()) / "notes.txt"
+        >>> atomic_write(path, lambda tmp: Path(tmp).write_text("done"))
+        >>> path.read_text(), sorted(p.name for p in path.parent.iterdir())
+        ('done', ['notes.txt'])
+    """
     handle, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
     os.close(handle)
     try:
@@ -111,7 +119,16 @@ def atomic_write(path: Path, write: Callable[[str], None]) -> None:
 @dataclasses.dataclass(frozen=True)
 class Checkpoint:
     """A loaded checkpoint: the model's name, the position (units done), the elapsed training time,
-    the settings and the task's state tree."""
+    the settings and the task's state tree.
+
+    Example:
+        >>> import tempfile, torch
+        >>> run = RunDirectory(tempfile.mkdtemp())
+        >>> _ = run.save_checkpoint(model="toy", step=3, time=1.5, config={"lr": 0.1}, state={"w": torch.ones(2)})
+        >>> checkpoint = run.load_checkpoint()
+        >>> checkpoint.model, checkpoint.step, checkpoint.config, checkpoint.state["w"]
+        ('toy', 3, {'lr': 0.1}, tensor([1., 1.]))
+    """
 
     model: str
     step: int

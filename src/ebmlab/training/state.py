@@ -65,7 +65,14 @@ def flatten_state(state: Any, prefix: str = "") -> tuple[dict[str, Tensor], Any]
 
 
 def unflatten_state(tensors: dict[str, Tensor], skeleton: Any) -> Any:
-    """Inverse of :func:`flatten_state`."""
+    """Inverse of :func:`flatten_state`: the state tree from its tensors and its JSON skeleton.
+
+    Example:
+        >>> import torch
+        >>> tensors, skeleton = flatten_state({"w": torch.ones(2), "pair": (1, 2)})
+        >>> unflatten_state(tensors, skeleton)
+        {'w': tensor([1., 1.]), 'pair': (1, 2)}
+    """
     if isinstance(skeleton, dict):
         if _TENSOR in skeleton:
             return tensors[skeleton[_TENSOR]]
@@ -100,7 +107,17 @@ def generator_state(generator: torch.Generator | np.random.Generator) -> Any:
 
 
 def set_generator_state(generator: torch.Generator | np.random.Generator, state: Any) -> None:
-    """Restore what :func:`generator_state` returned."""
+    """Restore what :func:`generator_state` returned.
+
+    Example:
+        >>> import numpy as np
+        >>> rng = np.random.default_rng(0)
+        >>> saved = generator_state(rng)
+        >>> first = rng.random()
+        >>> set_generator_state(rng, saved)
+        >>> rng.random() == first
+        True
+    """
     if isinstance(generator, torch.Generator):
         generator.set_state(state.to(torch.uint8).cpu())
     elif isinstance(generator, np.random.Generator):
