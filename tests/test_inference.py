@@ -7,6 +7,8 @@ import torch
 
 from ebmlab import ExhaustiveSearch, GradientDescent, GridLatent, OneHotLatent, exhaustive_argmin
 from ebmlab.energy import Energy, RealLatent
+from ebmlab.inference import InferenceExtras, InferenceResult
+from ebmlab.models.ebm2d import MLPEnergy
 from ebmlab.models.ellipse import EllipseEnergy
 
 
@@ -114,3 +116,57 @@ def test_grid_latent_is_the_lecture_grid():
     values = grid.values(dtype=torch.float64)[:, 0]
     assert grid.size == 48
     assert torch.allclose(values, torch.arange(48, dtype=torch.float64) * math.pi / 24)
+
+
+def test_every_name_imported_from_ebmlab_inference_still_imports():
+    from ebmlab.inference import (  # noqa: F401
+        Amortized,
+        ArgminResult,
+        ExhaustiveSearch,
+        GradientDescent,
+        Inference,
+        InferenceExtras,
+        InferenceResult,
+        ProximalEnergy,
+        ProximalGradient,
+        exhaustive_argmin,
+    )
+
+
+def test_inference_result_positional_construction_and_empty_extras():
+    result = InferenceResult(torch.zeros(2, 1), torch.ones(2), 3, False)
+    assert (result.iterations, result.converged) == (3, False)
+    assert result.extras == InferenceExtras() and result.extras.duality_gap is None
+    gap = InferenceResult(torch.zeros(2, 1), torch.ones(2), 3, False, InferenceExtras(duality_gap=torch.zeros(2)))
+    assert gap.extras.duality_gap.shape == (2,)
+
+
+def test_empty_latent_makes_a_deterministic_energy_its_own_free_energy():
+    energy = MLPEnergy(2, (8,), seed=0)
+    y = torch.randn(4, 2)
+    value = energy(y).detach()
+    for beta in (math.inf, 1.0, 1e-3):
+        torch.testing.assert_close(energy.free_energy(y, beta).detach(), value)
+    result = ExhaustiveSearch()(energy, y)
+    assert result.latent.shape == (4, 0)
+    torch.testing.assert_close(result.energy, value)
+    with pytest.raises(ValueError, match=r"z must be None or of shape \(B, 0\)"):
+        energy(y, torch.zeros(4, 1))
+
+
+def test_exhaustive_search_checks_y_against_the_energy():
+    energy = QuadraticEnergy(OneHotLatent(3), torch.eye(2, 3))
+    energy.data_dim = 2
+    with pytest.raises(ValueError, match=r"y must be 2-D of shape \(B, D\).*got shape \(2,\)"):
+        ExhaustiveSearch()(energy, torch.zeros(2))
+    expected = r"QuadraticEnergy expects y of shape \(B, D\) with D=2, got y of shape \(1, 5\)"
+    with pytest.raises(ValueError, match=expected):
+        ExhaustiveSearch()(energy, torch.zeros(1, 5))
+    with pytest.raises(ValueError, match="block_size must be >= 1"):
+        ExhaustiveSearch(block_size=0)
+
+
+def test_gradient_descent_takes_init_by_keyword_only():
+    energy = EllipseEnergy(latent="real")
+    with pytest.raises(TypeError):
+        GradientDescent()(energy, torch.zeros(1, 2), None, torch.zeros(1, 1))

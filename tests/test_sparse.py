@@ -224,3 +224,42 @@ def test_bad_data():
         sparse_encode(y, w, 0.1, init=torch.zeros(3, 15))
     with pytest.raises(ValueError, match="must be 2-D"):
         sparse_encode(y[0], w, 0.1)
+
+
+def test_overflowing_data_is_an_error_naming_y_never_a_nan_gap():
+    """y × 1e30 in float32: ‖y‖² overflows, so the energy would be inf and the gap NaN: a clear error instead."""
+    y, w = _problem(batch=3, features=5, atoms=8, seed=9, dtype=torch.float32)
+    with pytest.raises(ValueError, match=r"y is too large for torch.float32: the largest squared norm"):
+        sparse_encode(y * 1e30, w, 0.1)
+    # in float64 the same data is representable: a finite result with a finite gap
+    result = sparse_encode(y.double() * 1e30, w.double(), 0.1)
+    assert bool(torch.isfinite(result.energy).all()) and bool(torch.isfinite(result.duality_gap).all())
+    # and whatever happens, converged is never claimed with a gap or an energy that is not finite
+    huge = sparse_encode(y * 1e17, w, 0.1)
+    finite = bool(torch.isfinite(huge.energy).all()) and bool(torch.isfinite(huge.duality_gap).all())
+    assert finite or not huge.converged
+
+
+def test_overflowing_images_are_an_error_naming_images():
+    from ebmlab.models.conv_sparse_coding import conv_sparse_encode
+
+    filters = torch.nn.functional.normalize(torch.randn(2, 1, 2, 2, generator=torch.Generator().manual_seed(0)), dim=0)
+    with pytest.raises(ValueError, match=r"images is too large for torch.float32"):
+        conv_sparse_encode(torch.full((1, 1, 4, 4), 1e30), filters, 0.1)
+
+
+def test_overflowing_dictionary_is_an_error_naming_the_dictionary():
+    y, w = _problem(batch=2, features=4, atoms=6, seed=2, dtype=torch.float32)
+    with pytest.raises(ValueError, match=r"dictionary is too large for torch.float32"):
+        sparse_encode(y, w * 1e25, 0.1)
+
+
+def test_sparse_coding_energy_is_the_one_formula():
+    """SparseCodingEnergy, sparse_energy and sparse_encode's energies are one formula."""
+    from ebmlab.models.sparse_coding import SparseCodingEnergy
+
+    y, w = _problem(batch=6, features=5, atoms=7, seed=3)
+    result = sparse_encode(y, w, 0.2)
+    energy = SparseCodingEnergy(w, 0.2)
+    torch.testing.assert_close(energy(y, result.codes).detach(), result.energy)
+    torch.testing.assert_close(energy.duality_gap(y, result.codes), result.duality_gap)

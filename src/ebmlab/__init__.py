@@ -12,6 +12,7 @@ from __future__ import annotations
 __version__ = "0.1.0"
 
 _LAZY = {
+    "EmptyLatent": "energy",
     "Energy": "energy",
     "FiniteLatent": "energy",
     "GridLatent": "energy",
@@ -20,10 +21,15 @@ _LAZY = {
     "RealLatent": "energy",
     "free_energy": "kernels.free_energy",
     "softmin": "kernels.free_energy",
+    "Amortized": "inference",
     "ArgminResult": "inference",
     "ExhaustiveSearch": "inference",
     "GradientDescent": "inference",
+    "Inference": "inference",
+    "InferenceExtras": "inference",
     "InferenceResult": "inference",
+    "ProximalEnergy": "inference",
+    "ProximalGradient": "inference",
     "exhaustive_argmin": "inference",
     "DivergedChainError": "samplers",
     "Langevin": "samplers",
@@ -47,6 +53,7 @@ _LAZY = {
     "GaussianVisible": "models.rbm",
     "RBMParameters": "models.rbm",
     "SparseCoding": "models.sparse_coding",
+    "SparseCodingEnergy": "models.sparse_coding",
 }
 
 

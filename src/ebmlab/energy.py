@@ -2,7 +2,9 @@
 
 Every ebmlab model is an energy :math:`E(x, y, z)`: a scalar per batch element measuring the
 incompatibility of an observation ``y``, an optional input ``x`` and a latent ``z``. Latents are
-always batched as ``(B, d)``; a finite latent space lists its values as a ``(K, d)`` tensor.
+always batched as ``(B, d)``; a finite latent space lists its values as a ``(K, d)`` tensor. An
+energy without latent, :math:`E(y)`, has the :class:`EmptyLatent`: one value, the empty vector
+(``d = 0``), so that :math:`F_\\beta(y) = E(y)` for every β and exhaustive search is one evaluation.
 """
 
 from __future__ import annotations
@@ -15,11 +17,16 @@ from torch import Tensor, nn
 
 from .kernels.free_energy import free_energy
 
-__all__ = ["Energy", "FiniteLatent", "GridLatent", "LatentSpace", "OneHotLatent", "RealLatent"]
+__all__ = ["EmptyLatent", "Energy", "FiniteLatent", "GridLatent", "LatentSpace", "OneHotLatent", "RealLatent"]
 
 
 class LatentSpace(ABC):
-    """Where ``z`` lives. ``dim`` is the length ``d`` of one latent vector."""
+    """Where ``z`` lives. ``dim`` is the length ``d`` of one latent vector.
+
+    Example:
+        >>> RealLatent(3).dim, RealLatent(3).is_finite, OneHotLatent(3).is_finite
+        (3, False, True)
+    """
 
     dim: int
 
@@ -33,6 +40,11 @@ class FiniteLatent(LatentSpace):
 
     Shape:
         :meth:`values` → ``(K, d)``.
+
+    Example:
+        >>> latent = GridLatent(0.0, 1.0, 0.25)
+        >>> isinstance(latent, FiniteLatent), latent.size, latent.values()[:, 0].tolist()
+        (True, 4, [0.0, 0.25, 0.5, 0.75])
     """
 
     @abstractmethod
@@ -103,8 +115,37 @@ class OneHotLatent(FiniteLatent):
         return f"OneHotLatent({self.dim})"
 
 
+class EmptyLatent(FiniteLatent):
+    """No latent: one value, the empty vector, so z is ``(B, 0)`` and :math:`F_\\beta(y) = E(y)`.
+
+    The latent space of deterministic energies :math:`E(y)` (an autoencoder's reconstruction error,
+    an MLP energy), stated so that they meet the same contract as latent-variable energies.
+
+    Example:
+        >>> EmptyLatent().size, tuple(EmptyLatent().values().shape)
+        (1, (1, 0))
+    """
+
+    dim = 0
+
+    @property
+    def size(self) -> int:
+        return 1
+
+    def values(self, device: torch.device | None = None, dtype: torch.dtype = torch.float32) -> Tensor:
+        return torch.zeros(1, 0, device=device, dtype=dtype)  # (1, 0)
+
+    def __repr__(self) -> str:
+        return "EmptyLatent()"
+
+
 class RealLatent(LatentSpace):
-    """Continuous latents :math:`z \\in \\mathbb{R}^d`, searched by gradient methods."""
+    """Continuous latents :math:`z \\in \\mathbb{R}^d`, searched by gradient methods.
+
+    Example:
+        >>> RealLatent(2)
+        RealLatent(2)
+    """
 
     def __init__(self, dim: int) -> None:
         if dim < 1:
@@ -118,14 +159,31 @@ class RealLatent(LatentSpace):
 class Energy(nn.Module, ABC):
     """Contract: ``energy(y, z, x=None)`` returns one scalar per batch element.
 
-    Subclasses implement :meth:`forward` for paired ``(y_b, z_b)``; they may override
-    :meth:`pairwise` (every ``y_b`` against every latent value) when a faster form exists.
+    Subclasses set :attr:`latent` and implement :meth:`forward` for paired ``(y_b, z_b)``; they may
+    override :meth:`pairwise` (every ``y_b`` against every latent value) when a faster form exists,
+    and should state :attr:`data_dim` so that inference can check the width of y.
+
+    Attributes:
+        latent: the :class:`LatentSpace` z lives in (:class:`EmptyLatent` when there is none).
+        data_dim: ``D``, the width of y this energy accepts, or None when it does not say.
 
     Shape:
         y ``(B, D)``, z ``(B, d)``, x ``(B, D_x)`` or None → ``(B,)``.
+
+    Example:
+        >>> class Shift(Energy):  # E(y, z) = ‖y − z‖², z one-hot among 2 values
+        ...     def __init__(self):
+        ...         super().__init__()
+        ...         self.latent, self.data_dim = OneHotLatent(2), 2
+        ...     def forward(self, y, z, x=None):
+        ...         return (y - z).pow(2).sum(dim=1)
+        >>> energy, y = Shift(), torch.tensor([[1.0, 0.0], [0.5, 0.5]])
+        >>> energy(y, torch.tensor([[1.0, 0.0], [0.0, 1.0]])), energy.free_energy(y)
+        (tensor([0.0000, 0.5000]), tensor([0.0000, 0.5000]))
     """
 
     latent: LatentSpace
+    data_dim: int | None = None
 
     @abstractmethod
     def forward(self, y: Tensor, z: Tensor, x: Tensor | None = None) -> Tensor:

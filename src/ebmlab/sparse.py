@@ -63,7 +63,12 @@ class SparseCodeResult:
         energy: E(y, ž) = F_∞(y), shape ``(B,)``.
         duality_gap: certified upper bound on E(y, ž) − F_∞(y), shape ``(B,)``.
         iterations: iterations run (the largest over row blocks).
-        converged: whether every row block met the stopping rule.
+        converged: whether every row block met the stopping rule (never when an energy or gap is not finite).
+
+    Example:
+        >>> result = sparse_encode(torch.tensor([[1.0, 0.0]]), torch.eye(2), alpha=0.5)
+        >>> result.codes, result.energy, result.converged
+        (tensor([[0.7500, 0.0000]]), tensor([0.4375]), True)
     """
 
     codes: Tensor
@@ -101,8 +106,17 @@ def sparse_energy(y: Tensor, dictionary: Tensor, codes: Tensor, alpha: float) ->
         >>> sparse_energy(torch.tensor([[1.0, 2.0]]), W, torch.tensor([[1.0, 1.0]]), alpha=0.5)
         tensor([2.])
     """
-    residual = y - codes @ dictionary.T  # (B, D)
-    return residual.pow(2).sum(dim=1) + alpha * codes.abs().sum(dim=1)
+    return _lasso_energy(y - codes @ dictionary.T, codes, alpha)
+
+
+def _lasso_energy(residual: Tensor, codes: Tensor, alpha: float) -> Tensor:
+    """‖r‖² + α‖z‖₁ per sample from the residual r = y − Dec(z): the one copy of the sparse energy's
+    formula, for dense codes ``(B, K)`` and convolutional code maps ``(B, K, H', W')`` alike.
+
+    Shape:
+        residual ``(B, *)``, codes ``(B, *)`` → ``(B,)``.
+    """
+    return residual.flatten(1).pow(2).sum(dim=1) + alpha * codes.flatten(1).abs().sum(dim=1)
 
 
 def power_iteration(
@@ -178,6 +192,44 @@ def ista_step(codes: Tensor, gram: Tensor, correlation: Tensor, alpha: float, li
     """
     gradient = 2.0 * (codes @ gram - correlation)  # (B, K)
     return soft_threshold(codes - gradient / lipschitz, alpha / lipschitz)
+
+
+class _DenseGradientStep:
+    """The gradient step v ↦ v − (1/L)∇_v‖y − Wv‖² = v − (2/L)(vG − yW) of the dense sparse energy.
+
+    Built once per dictionary, then :meth:`for_rows` gives the step for one block of observations.
+    It costs one ``(b, K)(K, K)`` product in the Gram form, or two thin products
+    v + (2/L)(y − vWᵀ)W in the residual form: fewer multiply-adds when D < K/2.
+    """
+
+    def __init__(self, dictionary: Tensor, lipschitz: float) -> None:
+        features, atoms = dictionary.shape
+        self.step = 2.0 / lipschitz
+        self.dictionary = dictionary  # (D, K)
+        self.residual_form = 2 * features < atoms
+        if self.residual_form:
+            self.rows = dictionary.T.contiguous()  # (K, D)
+        else:
+            identity = torch.eye(atoms, dtype=dictionary.dtype, device=dictionary.device)
+            self.propagation = identity - self.step * (dictionary.T @ dictionary)  # (K, K)
+
+    def for_rows(self, y: Tensor) -> Callable[[Tensor], Tensor]:
+        """The step for observations y ``(b, D)``: codes ``(b, K)`` → ``(b, K)``."""
+        step, w = self.step, self.dictionary
+        if self.residual_form:
+            rows = self.rows
+
+            def residual_step(v: Tensor) -> Tensor:
+                residual = torch.addmm(y, v, rows, alpha=-1.0)  # (b, D): y − vWᵀ
+                return torch.addmm(v, residual, w, alpha=step)  # (b, K)
+
+            return residual_step
+        drive, propagation = step * (y @ w), self.propagation  # (b, K), (K, K)
+
+        def gram_step(v: Tensor) -> Tensor:
+            return torch.addmm(drive, v, propagation)  # (b, K)
+
+        return gram_step
 
 
 def proximal_gradient(
@@ -305,8 +357,28 @@ def duality_gap(y: Tensor, dictionary: Tensor, codes: Tensor, alpha: float) -> T
         tensor([0.])
     """
     residual = y - codes @ dictionary.T  # (B, D)
-    energy = residual.pow(2).sum(dim=1) + alpha * codes.abs().sum(dim=1)
-    return _dual_gap(y, residual, residual @ dictionary, codes, alpha, energy)
+    return _dual_gap(y, residual, residual @ dictionary, codes, alpha, _lasso_energy(residual, codes, alpha))
+
+
+def _check_energy_range(y: Tensor, name: str) -> None:
+    """Reject observations whose energy ‖y_b‖² (the energy at z = 0) overflows y's dtype.
+
+    Energies, residuals and duality gaps of such rows would be inf or NaN. The check costs one
+    reduction; only when the bound D·max|y|² is too large are the row norms computed in float64.
+    """
+    if y.numel() == 0:
+        return
+    limit = torch.finfo(y.dtype).max / 16  # room for the dual's 2⟨ρ, y⟩ and the FISTA overshoot
+    peak = float(y.detach().abs().max())
+    if peak * peak * y[0].numel() <= limit:
+        return
+    largest = float(y.detach().flatten(1).double().pow(2).sum(dim=1).max())
+    if largest > limit:
+        raise ValueError(
+            f"{name} is too large for {y.dtype}: the largest squared norm ‖{name}_b‖² = {largest:.3g} exceeds "
+            f"{limit:.3g} (finfo.max / 16), so energies overflow; scale {name} down (codes scale with it: "
+            f"ž(s·y, α) = s·ž(y, α/s)) or use float64"
+        )
 
 
 def _validate(y: object, dictionary: object, alpha: float) -> tuple[Tensor, Tensor, float]:
@@ -325,6 +397,7 @@ def _validate(y: object, dictionary: object, alpha: float) -> tuple[Tensor, Tens
         )
     check_finite(y_t, "y")
     check_finite(w, "dictionary")
+    _check_energy_range(y_t, "y")
     norms = w.detach().norm(dim=0)  # (K,)
     zero = (norms <= 1e-12).nonzero().flatten()
     if len(zero):
@@ -371,6 +444,11 @@ def sparse_encode(
         Tensors are on the dictionary's device; with autograd enabled and y or W requiring
         gradients, they are differentiable through the unrolled iterations.
 
+    Raises:
+        ValueError: bad shapes or values, naming the argument; in particular y whose energy ‖y_b‖²
+            overflows its dtype (scale it down or use float64), or a dictionary whose Lipschitz
+            constant overflows.
+
     Shape:
         y ``(B, D)``, dictionary ``(D, K)``, init ``(B, K)`` → codes ``(B, K)``, energy ``(B,)``.
 
@@ -399,35 +477,20 @@ def sparse_encode(
         z0 = torch.zeros(batch, atoms, dtype=w.dtype, device=w.device)
     if lipschitz is None:
         lipschitz = lipschitz_constant(w.detach())
+        if not math.isfinite(lipschitz):
+            raise ValueError(
+                f"dictionary is too large for {w.dtype}: L = 2·λ_max(WᵀW) overflows (largest atom norm "
+                f"{float(w.detach().norm(dim=0).max()):.3g}); scale the dictionary down (the lecture's atoms "
+                "have unit norm)"
+            )
     else:
         lipschitz = check_positive(lipschitz, "lipschitz")
-    step = 2.0 / lipschitz
-    # the gradient step v − (2/L)(vG − yW) costs one (b, K)(K, K) product in the Gram form, or two thin
-    # products v + (2/L)(y − vWᵀ)W in the residual form: fewer multiply-adds when D < K/2
-    residual_form = 2 * w.shape[0] < atoms
-    if residual_form:
-        w_rows = w.T.contiguous()  # (K, D)
-    else:
-        propagation = torch.eye(atoms, dtype=w.dtype, device=w.device) - step * (w.T @ w)  # (K, K)
-        drive = step * (y_t @ w)  # (B, K)
+    gradient_step = _DenseGradientStep(w, lipschitz)
     blocks, most, all_converged = [], 0, True
     for start in range(0, batch, block_size):
         rows = slice(start, min(start + block_size, batch))
-        if residual_form:
-            yb = y_t[rows]  # (b, D)
-
-            def forward_step(v: Tensor, yb: Tensor = yb) -> Tensor:
-                residual = torch.addmm(yb, v, w_rows, alpha=-1.0)  # (b, D): y − vWᵀ
-                return torch.addmm(v, residual, w, alpha=step)  # (b, K)
-
-        else:
-            b = drive[rows]  # (b, K)
-
-            def forward_step(v: Tensor, b: Tensor = b) -> Tensor:
-                return torch.addmm(b, v, propagation)  # (b, K)
-
         codes, iterations, converged = proximal_gradient(
-            forward_step,
+            gradient_step.for_rows(y_t[rows]),
             z0[rows],
             alpha / lipschitz,
             accelerated=method == "fista",
@@ -440,10 +503,11 @@ def sparse_encode(
         all_converged = all_converged and converged
     codes = torch.cat(blocks) if len(blocks) > 1 else blocks[0]  # (B, K)
     residual = y_t - codes @ w.T  # (B, D)
-    energy = residual.pow(2).sum(dim=1) + alpha * codes.abs().sum(dim=1)  # (B,)
+    energy = _lasso_energy(residual, codes, alpha)  # (B,)
     with torch.no_grad():
         gap = _dual_gap(y_t, residual, residual @ w, codes, alpha, energy)
-    return SparseCodeResult(codes, energy, gap, most, all_converged)
+        finite = bool(torch.isfinite(energy).all()) and bool(torch.isfinite(gap).all())
+    return SparseCodeResult(codes, energy, gap, most, all_converged and finite)
 
 
 def top2_refit(y: Tensor, dictionary: Tensor, codes: Tensor, alpha: float) -> tuple[Tensor, Tensor]:

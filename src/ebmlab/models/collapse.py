@@ -56,12 +56,16 @@ class LinearLatentEnergy(Energy):
     Shape:
         y ``(B, D)``, z ``(B, K)`` → ``(B,)``; :meth:`free_energy`: y ``(B, D)`` → ``(B,)``.
 
+    Exact latent inference is the closed form :meth:`best_latent`; as an inference method it is
+    ``Amortized(energy.best_latent)`` (:class:`ebmlab.inference.Amortized`, an encoder that is exact).
+
     Example:
         >>> import torch
+        >>> from ebmlab.inference import Amortized
         >>> energy = LinearLatentEnergy(2, 2, ridge=0.5, seed=0)
         >>> y = torch.randn(4, 2)
-        >>> z = energy.best_latent(y)
-        >>> torch.allclose(energy(y, z), energy.free_energy(y), atol=1e-5)
+        >>> result = Amortized(energy.best_latent)(energy, y)
+        >>> torch.allclose(result.energy, energy.free_energy(y).detach(), atol=1e-5)
         True
     """
 
@@ -73,6 +77,7 @@ class LinearLatentEnergy(Energy):
         generator = torch.Generator().manual_seed(seed)
         self.weight = nn.Parameter(torch.randn(dim, latent_dim, generator=generator) / math.sqrt(latent_dim))
         self.bias = nn.Parameter(torch.zeros(dim))
+        self.data_dim = dim
         self.latent = RealLatent(latent_dim)
 
     def forward(self, y: Tensor, z: Tensor, x: Tensor | None = None) -> Tensor:

@@ -18,20 +18,25 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable
 from typing import Any
 
 import torch
 import torch.nn.functional as F
-from torch import Tensor
+from torch import Tensor, nn
 
 from .._validation import as_tensor, check_finite, check_int, check_positive, resolve_device
-from ..sparse import SparseCodeResult, _dual_gap, power_iteration, proximal_gradient
+from ..energy import Energy, RealLatent
+from ..inference.proximal import ProximalSplit
+from ..sparse import SparseCodeResult, _check_energy_range, _dual_gap, _lasso_energy, power_iteration, proximal_gradient
 
 __all__ = [
     "ConvSparseCoding",
+    "ConvSparseCodingEnergy",
     "conv_decode",
     "conv_lipschitz",
     "conv_sparse_encode",
+    "conv_sparse_energy",
 ]
 
 
@@ -48,6 +53,30 @@ def conv_decode(codes: Tensor, filters: Tensor) -> Tensor:
                   [1., 2., 1.]]]])
     """
     return F.conv_transpose2d(codes, filters)
+
+
+def conv_sparse_energy(images: Tensor, filters: Tensor, codes: Tensor, alpha: float) -> Tensor:
+    """E(y, z) = ‖y − Σ_j f_j * z_j‖² + α‖z‖₁ per image (the dense formula with Dec a transposed convolution).
+
+    Shape:
+        images ``(B, C, H, W)``, filters ``(K, C, k, k)``, codes ``(B, K, H − k + 1, W − k + 1)`` → ``(B,)``.
+
+    Example:
+        >>> conv_sparse_energy(torch.ones(1, 1, 2, 2), torch.ones(1, 1, 2, 2), torch.ones(1, 1, 1, 1), alpha=0.5)
+        tensor([0.5000])
+    """
+    return _lasso_energy(images - conv_decode(codes, filters), codes, alpha)
+
+
+def _conv_gradient_step(images: Tensor, filters: Tensor, lipschitz: float) -> Callable[[Tensor], Tensor]:
+    """v ↦ v − (1/L)∇_v‖y − Dec v‖² = v − (2/L)·Decᵀ(Dec v − y) on code maps ``(B, K, H', W')``."""
+    step = 2.0 / lipschitz
+    drive = step * F.conv2d(images, filters)  # (B, K, H', W')  (2/L)·Decᵀy
+
+    def gradient_step(v: Tensor) -> Tensor:
+        return v - step * F.conv2d(conv_decode(v, filters), filters) + drive
+
+    return gradient_step
 
 
 def conv_lipschitz(filters: Tensor, image_shape: tuple[int, int], *, seed: int = 0, margin: float = 1e-3) -> float:
@@ -111,6 +140,7 @@ def conv_sparse_encode(
         raise ValueError(f"images of size {tuple(y.shape[2:])} are smaller than the {k} x {k} filters")
     check_finite(y, "images")
     check_finite(f, "filters")
+    _check_energy_range(y, "images")
     if bool((f.detach().flatten(1).norm(dim=1) <= 1e-12).any()):
         raise ValueError("filters has a zero filter; filters must be non-zero (unit norm in the lecture)")
     code_shape = (y.shape[0], f.shape[0], y.shape[2] - k + 1, y.shape[3] - k + 1)
@@ -122,20 +152,101 @@ def conv_sparse_encode(
             raise ValueError(f"init must have shape {code_shape}, got {tuple(z0.shape)}")
     if lipschitz is None:
         lipschitz = conv_lipschitz(f.detach(), (y.shape[2], y.shape[3]))
-    step = 2.0 / lipschitz
-    drive = step * F.conv2d(y, f)  # (B, K, H', W')  (2/L)·Decᵀy
-
-    def forward_step(v: Tensor) -> Tensor:
-        return v - step * F.conv2d(conv_decode(v, f), f) + drive  # v − (2/L)·Decᵀ(Dec v − y)
-
     codes, iterations, converged = proximal_gradient(
-        forward_step, z0, alpha / lipschitz, accelerated=method == "fista", max_iter=max_iter, tol=tol
+        _conv_gradient_step(y, f, lipschitz),
+        z0,
+        alpha / lipschitz,
+        accelerated=method == "fista",
+        max_iter=max_iter,
+        tol=tol,
     )
     residual = y - conv_decode(codes, f)  # (B, C, H, W)
-    energy = residual.flatten(1).pow(2).sum(dim=1) + alpha * codes.flatten(1).abs().sum(dim=1)
+    energy = _lasso_energy(residual, codes, alpha)  # (B,)
     with torch.no_grad():
         gap = _dual_gap(y, residual, F.conv2d(residual, f), codes, alpha, energy)
+        converged = converged and bool(torch.isfinite(energy).all()) and bool(torch.isfinite(gap).all())
     return SparseCodeResult(codes, energy, gap, iterations, converged)
+
+
+class ConvSparseCodingEnergy(Energy):
+    """Convolutional sparse coding as an :class:`~ebmlab.energy.Energy` over flattened images and code maps.
+
+    .. math:: E(y, z) = \\big\\|y - \\textstyle\\sum_j f_j * z_j\\big\\|_2^2 + \\alpha \\|z\\|_1,
+              \\qquad z \\in \\mathbb{R}^{K \\times H' \\times W'}
+
+    The energy contract batches y and z as rows, so an image ``(C, H, W)`` is a row of ``D = C·H·W``
+    values and its code maps ``(K, H', W')`` a row of ``d = K·H'·W'`` (row-major, ``reshape`` order):
+    ``y.reshape(B, *energy.image_shape)`` and ``z.reshape(B, *energy.code_shape)`` are the maps
+    :func:`conv_sparse_energy` and :func:`conv_sparse_encode` use. It is a
+    :class:`~ebmlab.inference.ProximalEnergy` (convolutional FISTA, with the duality gap).
+
+    Args:
+        filters: ``(K, C, k, k)``, non-zero (copied into a parameter).
+        alpha: α ≥ 0.
+        image_size: ``(H, W)`` with H, W ≥ k.
+
+    Shape:
+        y ``(B, C·H·W)``, z ``(B, K·H'·W')`` with H' = H − k + 1, W' = W − k + 1 → ``(B,)``.
+
+    Example:
+        >>> from ebmlab.inference import ProximalGradient
+        >>> filters = torch.zeros(2, 1, 2, 2); filters[0, 0, 0, 0] = 1; filters[1, 0, 1, 1] = 1
+        >>> energy = ConvSparseCodingEnergy(filters, alpha=0.2, image_size=(3, 3))
+        >>> image = torch.zeros(1, 1, 3, 3); image[0, 0, 1, 1] = 1
+        >>> energy.data_dim, energy.latent.dim, energy.code_shape
+        (9, 8, (2, 2, 2))
+        >>> round(ProximalGradient()(energy, image.flatten(1)).energy.item(), 4)  # as conv_sparse_encode
+        0.19
+    """
+
+    def __init__(self, filters: Tensor, alpha: float, image_size: tuple[int, int]) -> None:
+        super().__init__()
+        f = as_tensor(filters, "filters")
+        if f.ndim != 4 or f.shape[2] != f.shape[3]:
+            raise ValueError(f"filters must be (K, C, k, k), got shape {tuple(f.shape)}")
+        check_finite(f, "filters")
+        if bool((f.flatten(1).norm(dim=1) <= 1e-12).any()):
+            raise ValueError("filters has a zero filter; filters must be non-zero (unit norm in the lecture)")
+        self.alpha = check_positive(alpha, "alpha", strict=False)
+        if not math.isfinite(self.alpha):
+            raise ValueError(f"alpha must be finite, got alpha={self.alpha}")
+        height, width = (check_int(size, "image_size") for size in image_size)
+        k = f.shape[-1]
+        if height < k or width < k:
+            raise ValueError(f"image_size={tuple(image_size)} is smaller than the {k} x {k} filters")
+        self.filters = nn.Parameter(f.detach().clone())  # (K, C, k, k)
+        self.image_shape = (f.shape[1], height, width)  # (C, H, W)
+        self.code_shape = (f.shape[0], height - k + 1, width - k + 1)  # (K, H', W')
+        self.data_dim = math.prod(self.image_shape)
+        self.latent = RealLatent(math.prod(self.code_shape))
+
+    def _maps(self, y: Tensor, z: Tensor) -> tuple[Tensor, Tensor]:
+        return y.reshape(-1, *self.image_shape), z.reshape(-1, *self.code_shape)  # (B, C, H, W), (B, K, H', W')
+
+    def forward(self, y: Tensor, z: Tensor, x: Tensor | None = None) -> Tensor:
+        images, codes = self._maps(y, z)
+        return conv_sparse_energy(images, self.filters.to(y.dtype), codes, self.alpha)  # (B,)
+
+    def proximal_split(self, y: Tensor, x: Tensor | None = None) -> ProximalSplit:
+        """The gradient step on ‖y − Dec z‖² with s = 1/L, L = 2λ_max(DecᵀDec), and the threshold α/L."""
+        check_finite(y, "y")
+        _check_energy_range(y, "y")
+        filters = self.filters.detach().to(y.dtype)
+        lipschitz = conv_lipschitz(filters, self.image_shape[1:])
+        step = _conv_gradient_step(y.reshape(-1, *self.image_shape), filters, lipschitz)
+
+        def gradient_step(v: Tensor) -> Tensor:
+            return step(v.reshape(-1, *self.code_shape)).flatten(1)  # (B, d)
+
+        return ProximalSplit(gradient_step, self.alpha / lipschitz)
+
+    def duality_gap(self, y: Tensor, z: Tensor, x: Tensor | None = None) -> Tensor:
+        """Certified bound on E(y, z) − F_∞(y) (the dense gap with Decᵀ a convolution), shape ``(B,)``."""
+        images, codes = self._maps(y, z)
+        filters = self.filters.detach().to(y.dtype)
+        residual = images - conv_decode(codes, filters)  # (B, C, H, W)
+        energy = _lasso_energy(residual, codes, self.alpha)
+        return _dual_gap(images, residual, F.conv2d(residual, filters), codes, self.alpha, energy)
 
 
 class ConvSparseCoding:
@@ -254,8 +365,7 @@ class ConvSparseCoding:
                     tol=1e-4,
                     lipschitz=lipschitz,
                 ).codes  # (B, K, crop − k + 1, crop − k + 1)
-            residual = batch - conv_decode(codes, filters)  # (B, C, crop, crop)
-            loss = residual.flatten(1).pow(2).sum(dim=1).mean() + self.alpha * codes.flatten(1).abs().sum(1).mean()
+            loss = conv_sparse_energy(batch, filters, codes, self.alpha).mean()
             if not bool(torch.isfinite(loss)):  # FISTA diverged; FISTA synchronises every few iterations anyway
                 self.losses_.append(float(loss.detach()))
                 return
@@ -347,6 +457,11 @@ class ConvSparseCoding:
         """
         self._check_fitted()
         return conv_sparse_encode(images, self.filters_, self.alpha, max_iter=500, tol=1e-5)
+
+    def as_energy(self, image_size: tuple[int, int]) -> ConvSparseCodingEnergy:
+        """The learned filters as an :class:`~ebmlab.energy.Energy` on images of ``image_size`` (H, W) (a copy)."""
+        self._check_fitted()
+        return ConvSparseCodingEnergy(self.filters_, self.alpha, image_size)
 
     def transform(self, images: Any) -> Tensor:
         """Code maps ``(B, K, H − k + 1, W − k + 1)``."""

@@ -9,7 +9,8 @@ so the reconstruction :math:`\\mathrm{Dec}(\\mathrm{Enc}(y))` of a point off the
 back on it: the field :math:`\\mathrm{Dec}(\\mathrm{Enc}(y)) - y` points to the data, and the
 reconstruction energy :math:`\\|y - \\mathrm{Dec}(\\mathrm{Enc}(y))\\|^2` is low on the manifold and grows
 away from it. Corruptions: :class:`GaussianCorruption`, :class:`MaskingCorruption`,
-:class:`SaltAndPepperCorruption`.
+:class:`SaltAndPepperCorruption`. As an :class:`~ebmlab.energy.Energy`, the trained model is
+:class:`AutoencoderEnergy` (:meth:`DenoisingAutoencoder.as_energy`): a deterministic energy, no latent.
 """
 
 from __future__ import annotations
@@ -18,9 +19,11 @@ import torch
 from torch import Tensor, nn
 
 from .._validation import check_int, check_positive
+from ..energy import EmptyLatent, Energy
 
 __all__ = [
     "CORRUPTIONS",
+    "AutoencoderEnergy",
     "Corruption",
     "DenoisingAutoencoder",
     "GaussianCorruption",
@@ -188,3 +191,44 @@ class DenoisingAutoencoder(nn.Module):
     def reconstruction_energy(self, y: Tensor) -> Tensor:
         """:math:`\\|y - \\mathrm{Dec}(\\mathrm{Enc}(y))\\|^2`, shape ``(B,)``: low on the learned manifold."""
         return self.energy(y, y)
+
+    def as_energy(self) -> AutoencoderEnergy:
+        """This autoencoder's reconstruction energy as an :class:`~ebmlab.energy.Energy` (shares the weights)."""
+        return AutoencoderEnergy(self, self.dim)
+
+
+class AutoencoderEnergy(Energy):
+    """The reconstruction energy of an autoencoder A = Dec ∘ Enc, a deterministic energy without latent.
+
+    .. math:: E(y) = \\|y - \\mathrm{Dec}(\\mathrm{Enc}(y))\\|_2^2, \\qquad z \\in \\{()\\} \\ (\\text{EmptyLatent})
+
+    The code Enc(y) is a function of y, not a latent to infer, so the latent space is
+    :class:`~ebmlab.energy.EmptyLatent`: z is ``(B, 0)``, F_β(y) = E(y) for every β and exhaustive
+    search is one evaluation.
+
+    Args:
+        autoencoder: a module y ``(B, D)`` → reconstruction ``(B, D)`` (shared, not copied), e.g.
+            :class:`DenoisingAutoencoder`.
+        dim: D.
+
+    Shape:
+        y ``(B, D)``, z ``(B, 0)`` → ``(B,)``.
+
+    Example:
+        >>> import torch
+        >>> dae = DenoisingAutoencoder(2, hidden=16, latent=2, seed=0)
+        >>> energy, y = dae.as_energy(), torch.rand(3, 2)
+        >>> torch.equal(energy(y, torch.zeros(3, 0)), dae.reconstruction_energy(y)), energy.latent
+        (True, EmptyLatent())
+    """
+
+    def __init__(self, autoencoder: nn.Module, dim: int) -> None:
+        super().__init__()
+        self.autoencoder = autoencoder
+        self.data_dim = check_int(dim, "dim")
+        self.latent = EmptyLatent()
+
+    def forward(self, y: Tensor, z: Tensor, x: Tensor | None = None) -> Tensor:
+        if z.ndim != 2 or z.shape[1] != 0:
+            raise ValueError(f"AutoencoderEnergy has no latent: z must have shape (B, 0), got {tuple(z.shape)}")
+        return (y - self.autoencoder(y)).pow(2).sum(1)  # (B,)

@@ -22,14 +22,19 @@ import torch
 from torch import Tensor, nn
 
 from .._validation import check_int
+from ..energy import EmptyLatent, Energy
 from ..losses import contrastive_divergence_loss
 from ..samplers import SampleResult, langevin
 
 __all__ = ["MLPEnergy", "sample_model"]
 
 
-class MLPEnergy(nn.Module):
+class MLPEnergy(Energy):
     """An MLP energy :math:`E(y) = w^\\top h_L + b`, :math:`h_l = \\mathrm{SiLU}(W_l h_{l-1} + b_l)`, :math:`h_0 = y`.
+
+    An :class:`~ebmlab.energy.Energy` without latent (:class:`~ebmlab.energy.EmptyLatent`): ``energy(y)``
+    is E(y), what samplers call, and ``energy(y, z)`` with z ``(B, 0)`` is the same value, so that it meets
+    the latent-variable contract (F_β(y) = E(y) for every β).
 
     :meth:`energy_and_grad` returns E and :math:`\\nabla_y E` by back-propagating by hand:
     with :math:`s_l = \\sigma(a_l)`, :math:`\\mathrm{SiLU}'(a_l) = s_l (1 + a_l (1 - s_l))` and
@@ -41,7 +46,7 @@ class MLPEnergy(nn.Module):
         seed: initialisation seed (the global RNG is untouched).
 
     Shape:
-        y ``(B, D)`` → ``(B,)``.
+        y ``(B, D)``, z ``(B, 0)`` or None → ``(B,)``.
 
     Example:
         >>> import torch
@@ -65,8 +70,13 @@ class MLPEnergy(nn.Module):
             self.layers = nn.ModuleList(nn.Linear(a, b) for a, b in zip(widths[:-1], widths[1:], strict=True))
             self.output = nn.Linear(widths[-1], 1)
         self.dim = dim
+        self.data_dim = dim
+        self.latent = EmptyLatent()
 
-    def forward(self, y: Tensor) -> Tensor:
+    def forward(self, y: Tensor, z: Tensor | None = None, x: Tensor | None = None) -> Tensor:
+        """E(y) ``(B,)``; z, when given, must be the empty latent ``(B, 0)``."""
+        if z is not None and (z.ndim != 2 or z.shape[1] != 0):
+            raise ValueError(f"MLPEnergy has no latent: z must be None or of shape (B, 0), got {tuple(z.shape)}")
         h = y
         for layer in self.layers:
             h = nn.functional.silu(layer(h))  # (B, H)

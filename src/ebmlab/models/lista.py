@@ -11,7 +11,8 @@ the original LISTA) or one set per layer (untied, as in Chen et al., 2018). At i
 network computes exactly T ISTA iterations; training (``ebmlab train lista``,
 :class:`ebmlab.recipes.lista.LISTARecipe`) then fits FISTA's codes ž on data
 (:func:`lista_code_loss`), or minimises the energy E(y, Enc(y)) directly (:func:`lista_energy_loss`:
-the encoder amortises inference).
+the encoder amortises inference). As an inference method it is ``Amortized(net)``
+(:class:`ebmlab.inference.Amortized`) on ``net.as_energy()``.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from torch import Tensor, nn
 
 from .._validation import as_tensor, check_finite, check_int, check_matrix, check_positive
 from ..sparse import lipschitz_constant, soft_threshold, sparse_energy
+from .sparse_coding import SparseCodingEnergy
 
 __all__ = ["LISTA", "code_error", "lista_code_loss", "lista_energy_loss"]
 
@@ -102,6 +104,13 @@ class LISTA(nn.Module):
     def forward(self, y: Tensor) -> Tensor:
         """Codes after the last layer, ``(B, K)``."""
         return self.trajectory(y)[-1]
+
+    def as_energy(self) -> SparseCodingEnergy:
+        """The energy whose inference this network amortises, ‖y − Wz‖² + α‖z‖₁ (a copy of W).
+
+        ``Amortized(net)(net.as_energy(), y)`` is LISTA as an inference method (:class:`ebmlab.inference.Amortized`).
+        """
+        return SparseCodingEnergy(self.dictionary, self.alpha)
 
 
 def lista_code_loss(

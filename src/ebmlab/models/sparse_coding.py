@@ -32,13 +32,31 @@ from typing import Any
 
 import numpy as np
 import torch
-from torch import Tensor
+from torch import Tensor, nn
 
 from .._validation import as_tensor, check_finite, check_int, check_matrix, check_positive, resolve_device, to_caller
 from ..data import make_ellipse
-from ..sparse import SparseCodeResult, lipschitz_constant, sparse_encode, top2_refit
+from ..energy import Energy, RealLatent
+from ..inference.proximal import ProximalSplit
+from ..sparse import (
+    SparseCodeResult,
+    _DenseGradientStep,
+    _validate,
+    duality_gap,
+    lipschitz_constant,
+    sparse_encode,
+    sparse_energy,
+    top2_refit,
+)
 
-__all__ = ["LectureExample", "SparseCoding", "augment_with_ones", "lecture_example", "lecture_setup"]
+__all__ = [
+    "LectureExample",
+    "SparseCoding",
+    "SparseCodingEnergy",
+    "augment_with_ones",
+    "lecture_example",
+    "lecture_setup",
+]
 
 REFITS = (None, "top2")
 
@@ -54,6 +72,66 @@ def augment_with_ones(y: Tensor) -> Tensor:
         tensor([[1., 2., 3.]])
     """
     return torch.cat([torch.ones_like(y[:, :1]), y], dim=1)
+
+
+class SparseCodingEnergy(Energy):
+    """The lecture's sparse-coding energy as an :class:`~ebmlab.energy.Energy`, z ∈ ℝ^K.
+
+    .. math:: E(y, z) = \\|y - W z\\|_2^2 + \\alpha \\|z\\|_1
+
+    A thin shell over :func:`ebmlab.sparse_energy` (the formula's one copy). It is a
+    :class:`~ebmlab.inference.ProximalEnergy`: :class:`~ebmlab.inference.ProximalGradient` minimises
+    it with the same gradient step as :func:`ebmlab.sparse_encode`, and reports the certified
+    :func:`~ebmlab.sparse.duality_gap`.
+
+    Args:
+        dictionary: W ``(D, K)``, atoms as columns (copied into a parameter).
+        alpha: α ≥ 0.
+
+    Shape:
+        y ``(B, D)``, z ``(B, K)`` → ``(B,)``.
+
+    Example:
+        >>> from ebmlab.inference import ProximalGradient
+        >>> energy = SparseCodingEnergy(torch.eye(2), alpha=0.5)
+        >>> y = torch.tensor([[1.0, 2.0]])
+        >>> energy(y, torch.tensor([[1.0, 1.0]]))  # ‖(0, 1)‖² + 0.5·2
+        tensor([2.], grad_fn=<AddBackward0>)
+        >>> ProximalGradient()(energy, y).latent  # soft(y, α/2) for W = I
+        tensor([[0.7500, 1.7500]])
+    """
+
+    def __init__(self, dictionary: Tensor, alpha: float) -> None:
+        super().__init__()
+        w = as_tensor(dictionary, "dictionary")
+        if w.ndim != 2:
+            raise ValueError(f"dictionary must be 2-D (D, K) with atoms as columns, got shape {tuple(w.shape)}")
+        check_finite(w, "dictionary")
+        self.alpha = check_positive(alpha, "alpha", strict=False)
+        if not math.isfinite(self.alpha):
+            raise ValueError(f"alpha must be finite, got alpha={self.alpha}")
+        self.dictionary = nn.Parameter(w.detach().clone())  # (D, K)
+        self.data_dim = w.shape[0]
+        self.latent = RealLatent(w.shape[1])
+
+    def forward(self, y: Tensor, z: Tensor, x: Tensor | None = None) -> Tensor:
+        return sparse_energy(y, self.dictionary.to(y.dtype), z, self.alpha)  # (B,)
+
+    def proximal_split(self, y: Tensor, x: Tensor | None = None) -> ProximalSplit:
+        """The gradient step on ‖y − Wz‖² with s = 1/L, L = 2λ_max(WᵀW), and the threshold α/L."""
+        y, w, alpha = _validate(y, self.dictionary.detach().to(y.dtype), self.alpha)
+        lipschitz = lipschitz_constant(w)
+        if not math.isfinite(lipschitz):
+            raise ValueError(f"dictionary is too large for {w.dtype}: L = 2·λ_max(WᵀW) = {lipschitz} overflows")
+        return ProximalSplit(_DenseGradientStep(w, lipschitz).for_rows(y), alpha / lipschitz)
+
+    def duality_gap(self, y: Tensor, z: Tensor, x: Tensor | None = None) -> Tensor:
+        """Certified bound on E(y, z) − F_∞(y) (:func:`ebmlab.sparse.duality_gap`), shape ``(B,)``."""
+        return duality_gap(y, self.dictionary.detach().to(y.dtype), z, self.alpha)
+
+    def decode(self, z: Tensor) -> Tensor:
+        """ỹ = Dec(z) = Wz. Shape: z ``(B, K)`` → ``(B, D)``."""
+        return z @ self.dictionary.to(z.dtype).T
 
 
 def _normalise_columns(w: Tensor) -> Tensor:
@@ -360,6 +438,14 @@ class SparseCoding:
                 codes, energy = top2_refit(data, self.dictionary_, found.codes, self.alpha)
                 return SparseCodeResult(codes, energy, found.duality_gap, found.iterations, found.converged)
         return found
+
+    def as_energy(self) -> SparseCodingEnergy:
+        """The fitted model as an :class:`~ebmlab.energy.Energy`: E(y, z) = ‖y − Wz‖² + α‖z‖₁ (a copy of W).
+
+        The top-2 rule is a way of inferring z, not another energy: :meth:`encode` applies it.
+        """
+        self._check_fitted()
+        return SparseCodingEnergy(self.dictionary_, self.alpha)
 
     def transform(self, X: Any) -> Any:
         """The codes ``(N, K)`` (numpy for numpy input)."""

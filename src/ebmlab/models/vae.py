@@ -49,7 +49,7 @@ from torch import Tensor, nn
 
 from .._validation import check_int, check_positive
 from ..energy import Energy, RealLatent
-from ..inference import InferenceResult
+from ..inference import Amortized, InferenceResult
 
 __all__ = [
     "ACTIVATIONS",
@@ -598,6 +598,7 @@ class ReconstructionEnergy(Energy):
         decoder: ``Dec``, mapping ``(..., d)`` to ``(..., D)`` (logits or means).
         likelihood: how ``Dec(z)`` scores ``y`` (:class:`Likelihood`).
         latent: d.
+        data_dim: D, the width of y (None: not stated; the models built here state it).
 
     Shape:
         y ``(B, D)``, z ``(B, d)`` → ``(B,)``.
@@ -609,11 +610,12 @@ class ReconstructionEnergy(Energy):
         torch.Size([4])
     """
 
-    def __init__(self, decoder: nn.Module, likelihood: Likelihood, latent: int) -> None:
+    def __init__(self, decoder: nn.Module, likelihood: Likelihood, latent: int, data_dim: int | None = None) -> None:
         super().__init__()
         self.decoder = decoder
         self.likelihood = likelihood
         self.latent = RealLatent(check_int(latent, "latent"))
+        self.data_dim = None if data_dim is None else check_int(data_dim, "data_dim")
 
     def log_joint(self, y: Tensor, z: Tensor) -> Tensor:
         """:math:`-E(y, z)` for z with leading sample dimensions.
@@ -691,9 +693,7 @@ class GaussianEncoder(nn.Module):
         return GaussianPosterior(self.mean(hidden), self.log_var(hidden))
 
     def forward(self, energy: Energy, y: Tensor, x: Tensor | None = None) -> InferenceResult:
-        with torch.no_grad():
-            latent = self.posterior(y).mean  # (B, d)
-            return InferenceResult(latent, energy(y, latent, x), iterations=1, converged=True)
+        return Amortized(lambda y: self.posterior(y).mean)(energy, y, x)  # ž = μ(y), (B, d)
 
 
 class DeterministicEncoder(nn.Module):
@@ -720,9 +720,7 @@ class DeterministicEncoder(nn.Module):
         return self.head(self.body(y))
 
     def forward(self, energy: Energy, y: Tensor, x: Tensor | None = None) -> InferenceResult:
-        with torch.no_grad():
-            latent = self.code(y)  # (B, d)
-            return InferenceResult(latent, energy(y, latent, x), iterations=1, converged=True)
+        return Amortized(self.code)(energy, y, x)  # ž = Enc(y), (B, d)
 
 
 # ---------------------------------------------------------------------------------------------- models
@@ -838,7 +836,7 @@ def mlp_vae(
         body = mlp((data_dim, *hidden), activation)
         encoder = GaussianEncoder(body, hidden[-1] if hidden else data_dim, latent)
         network = _mlp_decoder(data_dim, hidden, latent, activation)
-        return VAE(encoder, VAEEnergy(network, likelihood, latent), data_dim)
+        return VAE(encoder, VAEEnergy(network, likelihood, latent, data_dim), data_dim)
 
     return _seeded(seed, build)
 
@@ -868,7 +866,8 @@ def conv_vae(
     def build() -> VAE:
         body = ConvEncoderBody(image_shape, channels, hidden, activation)
         network = ConvDecoder(image_shape, latent, channels, hidden, activation)
-        return VAE(GaussianEncoder(body, body.features, latent), VAEEnergy(network, likelihood, latent), _area(body))
+        energy = VAEEnergy(network, likelihood, latent, _area(body))
+        return VAE(GaussianEncoder(body, body.features, latent), energy, _area(body))
 
     return _seeded(seed, build)
 
@@ -900,7 +899,7 @@ def mlp_autoencoder(
         body = mlp((data_dim, *hidden), activation)
         encoder = DeterministicEncoder(body, hidden[-1] if hidden else data_dim, latent)
         network = _mlp_decoder(data_dim, hidden, latent, activation)
-        return Autoencoder(encoder, ReconstructionEnergy(network, likelihood, latent), data_dim)
+        return Autoencoder(encoder, ReconstructionEnergy(network, likelihood, latent, data_dim), data_dim)
 
     return _seeded(seed, build)
 
@@ -930,6 +929,6 @@ def conv_autoencoder(
         body = ConvEncoderBody(image_shape, channels, hidden, activation)
         network = ConvDecoder(image_shape, latent, channels, hidden, activation)
         encoder = DeterministicEncoder(body, body.features, latent)
-        return Autoencoder(encoder, ReconstructionEnergy(network, likelihood, latent), _area(body))
+        return Autoencoder(encoder, ReconstructionEnergy(network, likelihood, latent, _area(body)), _area(body))
 
     return _seeded(seed, build)

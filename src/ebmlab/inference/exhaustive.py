@@ -1,56 +1,35 @@
-"""Latent inference: ž = argmin_z E(y, z[, x]).
+"""Exhaustive search: ž = argmin over a finite latent space, streamed in blocks.
 
-Two pieces:
-
-* :func:`exhaustive_argmin`, the blocked minimum kernel over a finite set. It streams blocks of
-  rows and of candidate latents so memory stays bounded; the ellipse's grid search and K-means'
-  assignment step are this one function with different ``pairwise`` callbacks.
-* small inference objects, each returning an :class:`InferenceResult`:
-  :class:`ExhaustiveSearch` (finite latent spaces) and :class:`GradientDescent` (continuous ones).
+:func:`exhaustive_argmin` is the blocked minimum kernel over a finite set. It streams blocks of rows
+and of candidate latents so memory stays bounded; the ellipse's grid search and K-means' assignment
+step are this one function with different ``pairwise`` callbacks. :class:`ExhaustiveSearch` is the
+inference object built on it.
 """
 
 from __future__ import annotations
 
-import math
 from collections.abc import Callable
-from dataclasses import dataclass
 from typing import NamedTuple
 
 import torch
 from torch import Tensor
 
-from .energy import Energy, FiniteLatent
+from ..energy import Energy, FiniteLatent
+from .base import InferenceResult, check_observations
 
-__all__ = [
-    "ArgminResult",
-    "ExhaustiveSearch",
-    "GradientDescent",
-    "InferenceResult",
-    "exhaustive_argmin",
-]
+__all__ = ["ArgminResult", "ExhaustiveSearch", "exhaustive_argmin"]
 
 _BLOCK_ELEMENTS = 1 << 22  # 4 Mi energies (16 MiB in float32) per block by default
 
 
-@dataclass(frozen=True)
-class InferenceResult:
-    """The outcome of latent inference.
-
-    Attributes:
-        latent: ž, shape ``(B, d)``, detached.
-        energy: E(y, ž), shape ``(B,)``, detached.
-        iterations: iterations used (1 for exhaustive search).
-        converged: whether the stopping rule was met (always True for exhaustive search).
-    """
-
-    latent: Tensor
-    energy: Tensor
-    iterations: int
-    converged: bool
-
-
 class ArgminResult(NamedTuple):
-    """Minimum and (first) argmin of each row. Shapes ``(B,)`` and ``(B,)`` (int64)."""
+    """Minimum and (first) argmin of each row. Shapes ``(B,)`` and ``(B,)`` (int64).
+
+    Example:
+        >>> import torch
+        >>> ArgminResult(torch.tensor([0.5]), torch.tensor([2])).index
+        tensor([2])
+    """
 
     energy: Tensor
     index: Tensor
@@ -115,6 +94,17 @@ def exhaustive_argmin(
 class ExhaustiveSearch:
     """ž by enumerating a finite latent space with :func:`exhaustive_argmin`.
 
+    .. math:: \\check z = \\arg\\min_{z \\in Z} E(y, z[, x]), \\qquad Z = \\{z_1, \\dots, z_K\\}
+
+    Ties go to the first latent value. The energy must have a :class:`~ebmlab.energy.FiniteLatent`
+    (an energy without latent has one, :class:`~ebmlab.energy.EmptyLatent`, so it is its own F_∞).
+
+    Args:
+        block_size: latent values evaluated at once (bounds memory); about 4 Mi energies by default.
+
+    Shape:
+        y ``(B, D)``, x ``(B, D_x)`` or None → latent ``(B, d)``, energy ``(B,)``.
+
     Example:
         >>> import math, torch
         >>> from ebmlab.models.ellipse import EllipseEnergy
@@ -125,75 +115,25 @@ class ExhaustiveSearch:
     """
 
     def __init__(self, block_size: int | None = None) -> None:
+        if block_size is not None and (isinstance(block_size, bool) or not isinstance(block_size, int)):
+            raise TypeError(f"block_size must be an int or None, got {type(block_size).__name__} {block_size!r}")
+        if block_size is not None and block_size < 1:
+            raise ValueError(f"block_size must be >= 1, got block_size={block_size}")
         self.block_size = block_size
 
     def __call__(self, energy: Energy, y: Tensor, x: Tensor | None = None) -> InferenceResult:
+        check_observations("ExhaustiveSearch", energy, y, x)
         latent = energy.latent
         if not isinstance(latent, FiniteLatent):
             raise TypeError(f"ExhaustiveSearch needs a finite latent space, the energy has {latent!r}")
         z_values = latent.values(device=y.device, dtype=y.dtype)  # (K, d)
 
         def pairwise(rows: slice, latents: slice) -> Tensor:
-            return energy.pairwise(y[rows], z_values[latents], None if x is None else x[rows])
+            return energy.pairwise(y[rows], z_values[latents], None if x is None else x[rows])  # (b, k)
 
         with torch.no_grad():
             found = exhaustive_argmin(pairwise, y.shape[0], latent.size, latent_block=self.block_size)
         return InferenceResult(z_values[found.index], found.energy, iterations=1, converged=True)
 
-
-class GradientDescent:
-    """ž by gradient descent on z, per sample, until every step moves z by less than ``tol``.
-
-    .. math:: z_{t+1} = z_t - \\eta \\nabla_z E(y, z_t[, x])
-
-    Args:
-        step_size: η > 0.
-        max_iter: iteration budget.
-        tol: stop when ``max |z_{t+1} - z_t| < tol``.
-
-    Example:
-        >>> import torch
-        >>> from ebmlab.models.ellipse import EllipseEnergy
-        >>> energy = EllipseEnergy(w=(2.0, 1.5), latent="real")
-        >>> result = GradientDescent(step_size=0.1)(energy, torch.tensor([[0.0, 1.5]]), init=torch.tensor([[1.0]]))
-        >>> round(result.latent.item(), 3), result.converged
-        (1.571, True)
-    """
-
-    def __init__(self, step_size: float = 0.1, max_iter: int = 1000, tol: float = 1e-6) -> None:
-        if not step_size > 0:
-            raise ValueError(f"step_size must be > 0, got step_size={step_size}")
-        if max_iter < 1:
-            raise ValueError(f"max_iter must be >= 1, got max_iter={max_iter}")
-        if not tol > 0:
-            raise ValueError(f"tol must be > 0, got tol={tol}")
-        self.step_size, self.max_iter, self.tol = float(step_size), int(max_iter), float(tol)
-
-    def __call__(
-        self, energy: Energy, y: Tensor, x: Tensor | None = None, init: Tensor | None = None
-    ) -> InferenceResult:
-        dim = energy.latent.dim
-        if init is None:
-            init = torch.zeros(y.shape[0], dim, device=y.device, dtype=y.dtype)
-        elif init.shape != (y.shape[0], dim):
-            raise ValueError(f"init must have shape (B, d) = {(y.shape[0], dim)}, got {tuple(init.shape)}")
-        z = init.detach().clone()
-        converged = False
-        iterations = 0
-        with torch.enable_grad():
-            for iterations in range(1, self.max_iter + 1):
-                z.requires_grad_(True)
-                (grad,) = torch.autograd.grad(energy(y, z, x).sum(), z)
-                step = self.step_size * grad
-                z = (z - step).detach()
-                largest = float(step.abs().max()) if step.numel() else 0.0
-                if not math.isfinite(largest):
-                    raise FloatingPointError(
-                        f"gradient descent diverged at iteration {iterations} with step_size={self.step_size}"
-                    )
-                if largest < self.tol:
-                    converged = True
-                    break
-        with torch.no_grad():
-            final = energy(y, z, x)
-        return InferenceResult(z, final, iterations=iterations, converged=converged)
+    def __repr__(self) -> str:
+        return f"ExhaustiveSearch(block_size={self.block_size})"
