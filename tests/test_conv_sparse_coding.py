@@ -158,7 +158,7 @@ def test_bad_input():
         conv_sparse_encode(images.repeat(1, 2, 1, 1), filters, 0.1)
     zero = filters.clone()
     zero[1] = 0
-    with pytest.raises(ValueError, match="zero filter"):
+    with pytest.raises(ValueError, match="filters has 1 zero atom"):
         conv_sparse_encode(images, zero, 0.1)
     bad = images.clone()
     bad[0, 0, 0, 0] = float("nan")

@@ -40,6 +40,7 @@ from ._validation import as_tensor, check_finite, check_int, check_matrix, check
 
 __all__ = [
     "SparseCodeResult",
+    "check_atoms",
     "duality_gap",
     "ista_step",
     "lipschitz_constant",
@@ -49,6 +50,7 @@ __all__ = [
     "sparse_encode",
     "sparse_energy",
     "top2_refit",
+    "unit_norm_atoms",
 ]
 
 METHODS = ("ista", "fista")
@@ -93,6 +95,46 @@ def soft_threshold(x: Tensor, threshold: float | Tensor) -> Tensor:
     if isinstance(threshold, Tensor):
         return x - torch.maximum(torch.minimum(x, threshold), -threshold)
     return x - x.clamp(-threshold, threshold)
+
+
+def _atom_norms(w: Tensor, atom_dim: int) -> Tensor:
+    return w.detach().movedim(atom_dim, 0).flatten(1).norm(dim=1)  # (K,)
+
+
+def unit_norm_atoms(w: Tensor, atom_dim: int = 1) -> Tensor:
+    """The lecture's renormalisation: every atom scaled to unit Euclidean norm, ‖w_j‖₂ = 1.
+
+    Atoms lie along ``atom_dim``: the columns of a dictionary ``(D, K)`` (``atom_dim=1``) or the
+    first axis of a filter bank ``(K, C, k, k)`` (``atom_dim=0``). A zero atom stays zero.
+
+    Example:
+        >>> import torch
+        >>> unit_norm_atoms(torch.tensor([[3.0, 0.0], [4.0, 2.0]]))
+        tensor([[0.6000, 0.0000],
+                [0.8000, 1.0000]])
+    """
+    norms = w.movedim(atom_dim, 0).flatten(1).norm(dim=1).clamp_min(torch.finfo(w.dtype).tiny)  # (K,)
+    shape = [1] * w.ndim
+    shape[atom_dim] = -1
+    return w / norms.reshape(shape)
+
+
+def check_atoms(w: Tensor, name: str, atom_dim: int = 1) -> None:
+    """Raise a ValueError naming ``name`` and the first zero atoms when an atom has (near) zero norm.
+
+    Example:
+        >>> import torch
+        >>> check_atoms(torch.tensor([[1.0, 0.0], [0.0, 0.0]]), "dictionary")
+        Traceback (most recent call last):
+        ...
+        ValueError: dictionary has 1 zero atom(s) (atoms [1]); atoms must be non-zero (the lecture's have unit norm)
+    """
+    zero = (_atom_norms(w, atom_dim) <= 1e-12).nonzero().flatten()
+    if len(zero):
+        raise ValueError(
+            f"{name} has {len(zero)} zero atom(s) (atoms {zero[:5].tolist()}); atoms must be non-zero "
+            "(the lecture's have unit norm)"
+        )
 
 
 def sparse_energy(y: Tensor, dictionary: Tensor, codes: Tensor, alpha: float) -> Tensor:
@@ -398,13 +440,7 @@ def _validate(y: object, dictionary: object, alpha: float) -> tuple[Tensor, Tens
     check_finite(y_t, "y")
     check_finite(w, "dictionary")
     _check_energy_range(y_t, "y")
-    norms = w.detach().norm(dim=0)  # (K,)
-    zero = (norms <= 1e-12).nonzero().flatten()
-    if len(zero):
-        raise ValueError(
-            f"dictionary has {len(zero)} zero atom(s) (columns {zero[:5].tolist()}...); atoms must be non-zero "
-            "(the lecture's atoms have unit norm)"
-        )
+    check_atoms(w, "dictionary")
     return y_t, w, alpha
 
 

@@ -34,6 +34,7 @@ from torch import Tensor, nn
 from .._validation import check_int, check_positive
 from ..energy import Energy, RealLatent
 from ..losses import energy_loss, simple_contrastive_loss
+from ..sparse import unit_norm_atoms
 
 __all__ = [
     "BOX",
@@ -103,7 +104,7 @@ class LinearLatentEnergy(Energy):
     def normalise_columns(self) -> None:
         """Project the columns of W onto the unit sphere, ‖w_j‖₂ = 1."""
         with torch.no_grad():
-            self.weight.div_(self.weight.norm(dim=0, keepdim=True).clamp_min(1e-12))
+            self.weight.copy_(unit_norm_atoms(self.weight))
 
 
 def line_data(n_samples: int = 500, *, noise: float = 0.05, seed: int = 0) -> Tensor:

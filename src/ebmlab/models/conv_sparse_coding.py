@@ -28,7 +28,16 @@ from torch import Tensor, nn
 from .._validation import as_tensor, check_finite, check_int, check_positive, resolve_device
 from ..energy import Energy, RealLatent
 from ..inference.proximal import ProximalSplit
-from ..sparse import SparseCodeResult, _check_energy_range, _dual_gap, _lasso_energy, power_iteration, proximal_gradient
+from ..sparse import (
+    SparseCodeResult,
+    _check_energy_range,
+    _dual_gap,
+    _lasso_energy,
+    check_atoms,
+    power_iteration,
+    proximal_gradient,
+    unit_norm_atoms,
+)
 
 __all__ = [
     "ConvSparseCoding",
@@ -141,8 +150,7 @@ def conv_sparse_encode(
     check_finite(y, "images")
     check_finite(f, "filters")
     _check_energy_range(y, "images")
-    if bool((f.detach().flatten(1).norm(dim=1) <= 1e-12).any()):
-        raise ValueError("filters has a zero filter; filters must be non-zero (unit norm in the lecture)")
+    check_atoms(f, "filters", atom_dim=0)
     code_shape = (y.shape[0], f.shape[0], y.shape[2] - k + 1, y.shape[3] - k + 1)
     if init is None:
         z0 = torch.zeros(code_shape, dtype=f.dtype, device=f.device)
@@ -205,8 +213,7 @@ class ConvSparseCodingEnergy(Energy):
         if f.ndim != 4 or f.shape[2] != f.shape[3]:
             raise ValueError(f"filters must be (K, C, k, k), got shape {tuple(f.shape)}")
         check_finite(f, "filters")
-        if bool((f.flatten(1).norm(dim=1) <= 1e-12).any()):
-            raise ValueError("filters has a zero filter; filters must be non-zero (unit norm in the lecture)")
+        check_atoms(f, "filters", atom_dim=0)
         self.alpha = check_positive(alpha, "alpha", strict=False)
         if not math.isfinite(self.alpha):
             raise ValueError(f"alpha must be finite, got alpha={self.alpha}")
@@ -335,7 +342,7 @@ class ConvSparseCoding:
         self.generator_ = torch.Generator().manual_seed(self.seed)
         shape = (self.n_filters, channels, self.kernel_size, self.kernel_size)
         filters = torch.randn(shape, generator=self.generator_).to(device)  # (K, C, k, k)
-        self._filters = (filters / filters.flatten(1).norm(dim=1)[:, None, None, None]).requires_grad_(True)
+        self._filters = unit_norm_atoms(filters, atom_dim=0).requires_grad_(True)
         self.optimizer_ = torch.optim.Adam([self._filters], lr=self.lr)
         self.losses_: list[float] = []
 
@@ -373,7 +380,7 @@ class ConvSparseCoding:
             loss.backward()
             self.optimizer_.step()
             with torch.no_grad():  # the lecture's renormalisation ‖f_j‖ = 1
-                filters /= filters.flatten(1).norm(dim=1).clamp_min(1e-12)[:, None, None, None]
+                filters.copy_(unit_norm_atoms(filters, atom_dim=0))
             total += loss.detach()
         self.losses_.append(float(total) / self.steps_per_epoch)
 

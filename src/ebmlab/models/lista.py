@@ -21,7 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from .._validation import as_tensor, check_finite, check_int, check_matrix, check_positive
-from ..sparse import lipschitz_constant, soft_threshold, sparse_energy
+from ..sparse import check_atoms, lipschitz_constant, soft_threshold, sparse_energy
 from .sparse_coding import SparseCodingEnergy
 
 __all__ = ["LISTA", "code_error", "lista_code_loss", "lista_energy_loss"]
@@ -73,8 +73,7 @@ class LISTA(nn.Module):
         if w.ndim != 2:
             raise ValueError(f"dictionary must be 2-D (D, K), got shape {tuple(w.shape)}")
         check_finite(w, "dictionary")
-        if bool((w.norm(dim=0) <= 1e-12).any()):
-            raise ValueError("dictionary has a zero atom (column); atoms must be non-zero")
+        check_atoms(w, "dictionary")
         features, atoms = w.shape
         self.lipschitz = lipschitz_constant(w)
         self.n_layers, self.tied, self.alpha = n_layers, tied, alpha

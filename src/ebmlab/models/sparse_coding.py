@@ -42,11 +42,13 @@ from ..sparse import (
     SparseCodeResult,
     _DenseGradientStep,
     _validate,
+    check_atoms,
     duality_gap,
     lipschitz_constant,
     sparse_encode,
     sparse_energy,
     top2_refit,
+    unit_norm_atoms,
 )
 
 __all__ = [
@@ -132,10 +134,6 @@ class SparseCodingEnergy(Energy):
     def decode(self, z: Tensor) -> Tensor:
         """ỹ = Dec(z) = Wz. Shape: z ``(B, K)`` → ``(B, D)``."""
         return z @ self.dictionary.to(z.dtype).T
-
-
-def _normalise_columns(w: Tensor) -> Tensor:
-    return w / w.norm(dim=0, keepdim=True).clamp_min(torch.finfo(w.dtype).tiny)
 
 
 class SparseCoding:
@@ -251,8 +249,7 @@ class SparseCoding:
                     f"dict_init must have shape (D, K) = {(features, self.n_components)}, got {tuple(w.shape)}"
                 )
             check_finite(w, "dict_init")
-            if bool((w.norm(dim=0) <= 1e-12).any()):
-                raise ValueError("dict_init has a zero atom (column); atoms must be non-zero")
+            check_atoms(w, "dict_init")
         else:
             generator = torch.Generator().manual_seed(self.seed)
             rows = torch.randperm(len(data), generator=generator)[: self.n_components].to(device)
@@ -265,7 +262,7 @@ class SparseCoding:
             w[:, weak] = noise[:, weak]
         self._features = features
         # row-major, the layout a checkpoint restores: the BLAS products then round alike after a resume
-        self.dictionary_ = _normalise_columns(w).contiguous()  # (D, K)
+        self.dictionary_ = unit_norm_atoms(w).contiguous()  # (D, K)
         self._stat_a = torch.zeros(self.n_components, self.n_components, dtype=self.dtype, device=device)
         self._stat_b = torch.zeros(features, self.n_components, dtype=self.dtype, device=device)
         self._generator = torch.Generator().manual_seed(self.seed + 1)

@@ -22,6 +22,7 @@ from ..energy import Energy
 from ..losses import energy_loss
 from ..models.ellipse import ConditionalEllipseEnergy, EllipseEnergy
 from ..training import generator_state, set_generator_state
+from ..training.schedules import cosine_decay
 from ._base import Recipe
 
 __all__ = ["EllipseConfig", "EllipseFit", "EllipseRecipe"]
@@ -159,7 +160,7 @@ class EllipseRecipe(Recipe):
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             for group in self.optimizer.param_groups:  # closed-form cosine decay: resumes continue it
-                group["lr"] = config.lr * 0.5 * (1.0 + math.cos(math.pi * step / steps))
+                group["lr"] = cosine_decay(config.lr, step, steps)
             self.optimizer.step()
             step += 1
             total_loss += loss.detach() * len(batch)

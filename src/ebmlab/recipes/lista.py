@@ -28,6 +28,7 @@ from ..models.lista import LISTA, OBJECTIVES, code_error, lista_code_loss, lista
 from ..models.sparse_coding import SparseCoding
 from ..sparse import sparse_encode
 from ..training import generator_state, set_generator_state
+from ..training.schedules import cosine_decay
 from ._base import Recipe
 
 __all__ = ["LISTAConfig", "LISTARecipe"]
@@ -160,7 +161,7 @@ class LISTARecipe(Recipe):
             self.optimizer.zero_grad(set_to_none=True)
             loss.backward()
             for group in self.optimizer.param_groups:  # closed-form cosine decay: resumes continue it
-                group["lr"] = config.lr * 0.5 * (1.0 + math.cos(math.pi * step / steps))
+                group["lr"] = cosine_decay(config.lr, step, steps)
             self.optimizer.step()
             step += 1
             total += loss.detach() * len(rows)

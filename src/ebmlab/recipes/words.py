@@ -43,6 +43,7 @@ from ..kernels.alignment import (
 from ..losses import energy_loss, hinge_loss, nll_loss
 from ..models.words import WordEnergy
 from ..training import generator_state, set_generator_state
+from ..training.schedules import cosine_decay
 from ._base import Recipe
 
 __all__ = ["LOSSES", "WordsConfig", "WordsFit", "WordsRecipe", "edit_distance"]
@@ -311,8 +312,7 @@ class WordsRecipe(Recipe):
                 lr = config.lr
             else:
                 loss = self._word_loss(images, widths, targets, lengths)
-                progress = (epoch * len(batches) + number) / (config.epochs * len(batches))
-                lr = config.lr * 0.5 * (1.0 + math.cos(math.pi * progress))  # closed form: resumes continue it
+                lr = cosine_decay(config.lr, epoch * len(batches) + number, config.epochs * len(batches))
             for group in self.optimizer.param_groups:
                 group["lr"] = lr
             self.optimizer.zero_grad(set_to_none=True)
