@@ -3,6 +3,7 @@ brute-force enumeration and scikit-learn's BernoulliRBM."""
 
 from __future__ import annotations
 
+import dataclasses
 import itertools
 import math
 import os
@@ -11,6 +12,7 @@ import signal
 import numpy as np
 import pytest
 import torch
+from sklearn.base import clone
 from sklearn.neural_network import BernoulliRBM
 
 import ebmlab
@@ -19,12 +21,10 @@ from ebmlab.models.rbm import (
     BernoulliVisible,
     GaussianVisible,
     RBMDivergedError,
+    RBMEnergy,
     RBMParameters,
+    RBMSettings,
     RBMVelocity,
-    _augmented_epoch,
-    _bernoulli,
-    _contrastive_step,
-    _words_below,
     ais_log_partition,
     base_visible_bias,
     contrastive_divergence_step,
@@ -37,6 +37,8 @@ from ebmlab.models.rbm import (
     rbm_free_energy,
     reconstruction_error,
 )
+from ebmlab.models.rbm.sampling import _bernoulli, _words_below
+from ebmlab.models.rbm.training import _contrastive_epoch
 from ebmlab.recipes.rbm import RBMConfig, RBMRecipe
 from ebmlab.training import Diverged, Interrupted, RunDirectory, flatten_state, train
 
@@ -67,6 +69,15 @@ def test_free_energy_is_core_free_energy_minus_k_log2(visible):
     assert torch.allclose(rbm_free_energy(params, v), brute, atol=1e-10)
     # ebmlab.free_energy normalises by |Z| = 2^K: F_beta=1 = F_RBM + K log 2
     assert torch.allclose(ebmlab.free_energy(table, beta=1.0), brute + 4 * math.log(2), atol=1e-10)
+    # the RBM as an ebmlab.Energy: latent h in {0, 1}^K, the core's free energy over its 2^K values
+    energy = RBMEnergy(params)
+    assert isinstance(energy, ebmlab.Energy) and energy.latent.size == 16 and energy.latent.is_finite
+    assert torch.allclose(energy.free_energy(v, beta=1.0), brute + 4 * math.log(2), atol=1e-10)
+    assert torch.allclose(energy.free_energy(v, beta=math.inf), table.min(dim=1).values, atol=1e-10)
+    hs = energy.latent.values(dtype=torch.float64)  # (16, 4)
+    generic = ebmlab.Energy.pairwise(energy, v, hs)  # the contract's forward, row by row
+    assert torch.allclose(energy.pairwise(v, hs), generic, atol=1e-10)
+    assert energy(v, hs[:1].expand(len(v), -1)).shape == (len(v),)
 
 
 @pytest.mark.parametrize(("dim", "hidden"), [(6, 4), (4, 7), (8, 8)])
@@ -358,48 +369,93 @@ def _flat(params: RBMParameters) -> torch.Tensor:
     return torch.cat([params.weight.flatten(), params.visible_bias, params.hidden_bias])
 
 
+def _plain_cd_step(params, v, chain, rate, n_steps, generator, momentum=0.0, weight_decay=0.0, velocity=None):
+    """The textbook CD-k / PCD-k update, written out plainly: the oracle of the one fused implementation.
+
+    Draws with ``generator`` in the order and layout the implementation uses with a torch generator:
+    uniforms (S, D) for each v ~ p(v | h) (normals for Gaussian units), (S, K) for each h ~ p(h | v).
+    """
+    units, scale = params.visible, params.visible.scale
+    weight, b, c = params.weight, params.visible_bias, params.hidden_bias
+
+    def p_hidden(v):  # p(h = 1 | v) = σ(c + W v/s), (S, K)
+        return torch.sigmoid(c + (v / scale) @ weight.t())
+
+    def draw(p):
+        return (torch.rand(p.shape, generator=generator, dtype=p.dtype) < p).to(p.dtype)
+
+    def sample_visible(h):  # Bernoulli σ(b + Wᵀh) or Gaussian N(b + σ Wᵀh, σ²), (S, D)
+        if units.discrete:
+            return draw(torch.sigmoid(b + h @ weight))
+        return b + scale * (h @ weight + torch.randn(h.shape[0], b.shape[0], generator=generator, dtype=b.dtype))
+
+    def bias_statistic(v):  # Σ_B ∂(−F)/∂b
+        return v.sum(0) if units.discrete else ((v - b) / scale**2).sum(0)
+
+    h_pos = p_hidden(v)
+    h = draw(h_pos) if chain is None else chain
+    for step in range(n_steps):
+        v_neg = sample_visible(h)
+        h_neg = p_hidden(v_neg)
+        if step < n_steps - 1:
+            h = draw(h_neg)
+    next_chain = draw(h_neg)
+    size = v.shape[0]
+    gradients = [
+        (h_pos.t() @ (v / scale) - h_neg.t() @ (v_neg / scale)) / size - weight_decay * weight,
+        (bias_statistic(v) - bias_statistic(v_neg)) / size,
+        (h_pos.sum(0) - h_neg.sum(0)) / size,
+    ]
+    for index, (theta, gradient) in enumerate(zip((weight, b, c), gradients, strict=True)):
+        if velocity is None:
+            theta.add_(rate * gradient)
+        else:
+            velocity[index].mul_(momentum).add_(rate * gradient)
+            theta.add_(velocity[index])
+    return next_chain
+
+
 @pytest.mark.parametrize(
-    ("persistent", "n_steps", "momentum", "weight_decay", "dtype"),
+    ("persistent", "n_steps", "momentum", "weight_decay", "dtype", "visible"),
     [
-        (True, 1, 0.0, 0.0, torch.float64),
-        (True, 2, 0.0, 1e-2, torch.float64),
-        (False, 1, 0.0, 0.0, torch.float64),
-        (False, 3, 0.5, 1e-2, torch.float64),
-        (True, 1, 0.5, 0.0, torch.float64),
-        (True, 1, 0.0, 0.0, torch.float32),  # the bulk-word Bernoulli path
+        (True, 1, 0.0, 0.0, torch.float64, BernoulliVisible()),
+        (True, 2, 0.0, 1e-2, torch.float64, BernoulliVisible()),
+        (False, 1, 0.0, 0.0, torch.float64, BernoulliVisible()),
+        (False, 3, 0.5, 1e-2, torch.float64, BernoulliVisible()),
+        (True, 1, 0.5, 0.0, torch.float64, BernoulliVisible()),
+        (True, 1, 0.0, 0.0, torch.float32, BernoulliVisible()),
+        (True, 2, 0.5, 1e-2, torch.float64, GaussianVisible(0.7)),  # uneven minibatches: the (B − S) b term
+        (False, 1, 0.0, 0.0, torch.float64, GaussianVisible(1.0)),
     ],
 )
-def test_augmented_epoch_is_the_stepwise_update(persistent, n_steps, momentum, weight_decay, dtype):
-    # the estimator's epoch (biases folded into one augmented matrix) against one contrastive step per minibatch
+def test_the_one_contrastive_update_is_the_textbook_update(persistent, n_steps, momentum, weight_decay, dtype, visible):
+    # the estimator's epoch (biases folded into one packed matrix) against the plain update per minibatch
     rng = np.random.RandomState(3)
     X = torch.from_numpy((rng.rand(47, 9) < 0.4).astype(np.float64)).to(dtype)  # 47 rows: uneven minibatches
-    start = RBMParameters.random(9, 5, scale=0.5, bias_scale=0.3, seed=1, dtype=dtype)
+    if not visible.discrete:
+        X = torch.from_numpy(rng.randn(47, 9)).to(dtype)
+    start = RBMParameters.random(9, 5, scale=0.5, bias_scale=0.3, visible=visible, seed=1, dtype=dtype)
     chain = torch.from_numpy((rng.rand(10, 5) < 0.5).astype(np.float64)).to(dtype) if persistent else None
     batches = list(torch.tensor_split(X, 5))  # sizes 10, 10, 9, 9, 9
     rates = [0.3, 0.25, 0.2, 0.15, 0.1]
-    stepwise, augmented = _copy(start), _copy(start)
+    plain, fused = _copy(start), _copy(start)
     velocities = [RBMVelocity.zeros_like(start) if momentum else None for _ in range(2)]
-    source = np.random.SFC64(7)
-    expected = chain
+    generator, expected = torch.Generator().manual_seed(7), chain
+    for batch, rate in zip(batches, rates, strict=True):
+        recipe = (momentum, weight_decay, velocities[0])
+        expected = _plain_cd_step(plain, batch, expected, rate, n_steps, generator, *recipe)
+        expected = expected if persistent else None
     with torch.no_grad():
-        for batch, rate in zip(batches, rates, strict=True):
-            step = _contrastive_step(
-                stepwise, batch, expected, rate, n_steps, source, momentum, weight_decay, velocities[0]
-            )
-            expected = step.chain if persistent else None
-        got, bad = _augmented_epoch(
-            augmented, batches, rates, chain, n_steps, np.random.SFC64(7), momentum, weight_decay, velocities[1]
-        )
+        generator, recipe = torch.Generator().manual_seed(7), (momentum, weight_decay, velocities[1])
+        got, bad = _contrastive_epoch(fused, batches, rates, chain, n_steps, generator, *recipe)
     tolerance = 1e-12 if dtype == torch.float64 else 1e-5
     assert bad == 0
-    assert torch.allclose(_flat(augmented), _flat(stepwise), atol=tolerance)
+    assert torch.allclose(_flat(fused), _flat(plain), atol=tolerance)
     if persistent:
         assert torch.equal(got, expected)  # the same draws in the same order
-    else:
-        assert got is None
     if momentum:
-        assert torch.allclose(velocities[1].weight, velocities[0].weight, atol=tolerance)
-        assert torch.allclose(velocities[1].visible_bias, velocities[0].visible_bias, atol=tolerance)
+        for mine, theirs in zip(velocities[1], velocities[0], strict=True):
+            assert torch.allclose(mine, theirs, atol=tolerance)
 
 
 def test_bfloat16_products_round_the_update_only():
@@ -413,7 +469,7 @@ def test_bfloat16_products_round_the_update_only():
     for dtype in (None, torch.bfloat16):
         params = _copy(start)
         with torch.no_grad():
-            got, _ = _augmented_epoch(params, [X], [0.5], chain, 1, np.random.SFC64(1), matmul_dtype=dtype)
+            got, _ = _contrastive_epoch(params, [X], [0.5], chain, 1, np.random.SFC64(1), matmul_dtype=dtype)
         runs.append((params, got))
     (exact, chain_exact), (rounded, chain_rounded) = runs
     assert torch.equal(chain_exact, chain_rounded)  # the same draws
@@ -433,7 +489,7 @@ def test_bernoulli_divergence_names_the_first_bad_minibatch():
     params, chain, source, first = _copy(start), model.h_samples_, np.random.SFC64(seed), None
     with torch.no_grad():
         for index, batch in enumerate(torch.tensor_split(torch.from_numpy(X), 10)):
-            chain = _contrastive_step(params, batch, chain, 3e38, 1, source).chain
+            chain, _ = _contrastive_epoch(params, [batch], [3e38], chain, 1, source)
             if not bool(torch.isfinite(_flat(params)).all()):
                 first = index + 1
                 break
@@ -509,6 +565,19 @@ def test_momentum_step_is_mu_times_the_last_step_plus_the_plain_step():
     assert torch.allclose(_flat(with_momentum) - before, 0.6 * first + (_flat(plain) - plain_before), atol=1e-13)
 
 
+def test_hyperparameters_are_declared_once_and_the_estimator_only_trains():
+    shared = [field.name for field in dataclasses.fields(RBMSettings)]
+    assert set(shared) <= {field.name for field in dataclasses.fields(RBMConfig)}
+    model = RBM(7, learning_rate=0.2, momentum=0.5, n_iter=2, random_state=0)
+    params = model.get_params()
+    assert set(shared) <= set(params) and params["n_components"] == 7 and params["momentum"] == 0.5
+    assert clone(model).get_params() == params and "n_components=7" in repr(model)
+    config = RBMConfig(n_components=7, learning_rate=0.2, momentum=0.5)
+    assert RBMRecipe.__init__ and config.settings() == {name: params[name] for name in shared}
+    X = _two_prototypes(40)
+    assert model.initialize(10).fit_epoch(X, epoch=1) is model  # no seconds: the caller times an epoch
+
+
 def test_default_estimator_matches_explicit_zero_recipe():
     X = _two_prototypes(200)
     a = RBM(6, learning_rate=0.1, batch_size=20, n_iter=3, random_state=0).fit(X)
@@ -528,9 +597,9 @@ def test_default_estimator_matches_explicit_zero_recipe():
 
 def test_final_learning_rate_anneals_linearly_per_update():
     model = RBM(3, learning_rate=0.1, final_learning_rate=0.0, batch_size=10, n_iter=4)
-    assert model._learning_rate(0, 40) == pytest.approx(0.1)
-    assert model._learning_rate(20, 40) == pytest.approx(0.05)
-    assert model._learning_rate(30, 40) == pytest.approx(0.025)
+    assert model.learning_rate_at(0, 40) == pytest.approx(0.1)
+    assert model.learning_rate_at(20, 40) == pytest.approx(0.05)
+    assert model.learning_rate_at(30, 40) == pytest.approx(0.025)
     # a run with learning rate annealed to 0 over 1 epoch takes a smaller total step than a constant one
     X = _two_prototypes(200)
     start = RBM(6, batch_size=20, n_iter=1, random_state=0).initialize(10).components_.clone()
@@ -541,8 +610,8 @@ def test_final_learning_rate_anneals_linearly_per_update():
 
 def test_momentum_schedule_switches_after_the_warmup_epochs():
     model = RBM(3, momentum=0.9, initial_momentum=0.5, momentum_warmup_epochs=5)
-    assert [model._epoch_momentum(e) for e in (1, 5, 6, 20)] == [0.5, 0.5, 0.9, 0.9]
-    assert RBM(3, momentum=0.9)._epoch_momentum(1) == 0.9
+    assert [model.momentum_at(e) for e in (1, 5, 6, 20)] == [0.5, 0.5, 0.9, 0.9]
+    assert RBM(3, momentum=0.9).momentum_at(1) == 0.9
 
 
 def test_data_init_visible_bias_is_the_logit_of_the_clipped_means():
@@ -611,7 +680,7 @@ def test_recipe_bad_settings_errors():
 
 
 def _recipe(**settings) -> RBMRecipe:
-    defaults = dict(n_components=12, epochs=4, n_samples=300, sample_steps=10)
+    defaults = dict(n_components=12, learning_rate=0.05, batch_size=100, epochs=4, n_samples=300, sample_steps=10)
     return RBMRecipe(RBMConfig(**{**defaults, **settings}))
 
 
@@ -651,7 +720,8 @@ def test_recipe_trains_and_raises_the_exact_log_likelihood():
 def test_recipe_resumed_from_its_checkpoint_is_the_uninterrupted_run(settings, tmp_path):
     """SIGINT in epoch 2 of 4: the loop checkpoints after it; the resumed run ends bit for bit equal
     (parameters, chains, momentum buffers, the generator) and the schedules continue where they were."""
-    config = RBMConfig(n_components=12, epochs=4, n_samples=300, sample_steps=10, **settings)
+    defaults = dict(n_components=12, batch_size=100, epochs=4, n_samples=300, sample_steps=10)
+    config = RBMConfig(**{**defaults, **settings})
     straight = RBMRecipe(config)
     train(straight, progress=False)
 

@@ -15,7 +15,8 @@ numpy generator outlives an epoch); the learning-rate and momentum schedules fol
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import time
+from dataclasses import dataclass, fields
 from pathlib import Path
 from typing import Any
 
@@ -29,9 +30,8 @@ from ..models.rbm import (
     BernoulliVisible,
     GaussianVisible,
     RBMDivergedError,
+    RBMSettings,
     VisibleUnits,
-    _check_matmul_dtype,
-    _check_recipe,
     ais_log_partition,
     base_visible_bias,
     exact_log_partition,
@@ -49,16 +49,16 @@ EXACT_UNITS = 20  # log Z by enumeration when the smaller layer has at most this
 
 
 @dataclass
-class RBMConfig:
-    """Settings of the RBM recipe (the ``ebmlab train rbm`` command).
+class RBMConfig(RBMSettings):
+    """Settings of the RBM recipe (the ``ebmlab train rbm`` command): the model's and training's
+    hyperparameters are :class:`~ebmlab.models.rbm.RBMSettings`' fields (declared there, once; their
+    defaults are scikit-learn's, the command's flags have their own), plus these:
 
     ``visible`` is ``"bernoulli"`` (data in [0, 1], thresholded at 0.5 when ``binarize``) or
-    ``"gaussian"`` (each feature standardised to zero mean and unit variance, σ = ``sigma``).
-    ``n_components`` … ``matmul_dtype`` are :class:`~ebmlab.models.rbm.RBM`'s (``epochs`` is its
-    ``n_iter``); their defaults are scikit-learn's plain update. The log-likelihood is exact when the
-    smaller layer has ≤ 20 units, else from AIS with ``ais_chains`` runs of ``ais_betas`` steps from
-    the data's base-rate model. ``sample_chains`` chains of ``sample_steps`` Gibbs steps give the
-    samples figure.
+    ``"gaussian"`` (each feature standardised to zero mean and unit variance, σ = ``sigma``); ``epochs``
+    is the estimator's ``n_iter`` and ``seed`` its ``random_state``. The log-likelihood is exact when the
+    smaller layer has ≤ 20 units, else from AIS with ``ais_chains`` runs of ``ais_betas`` steps from the
+    data's base-rate model. ``sample_chains`` chains of ``sample_steps`` Gibbs steps give the samples figure.
 
     Example:
         >>> RBMConfig(momentum=1.5).validated()
@@ -74,21 +74,8 @@ class RBMConfig:
     visible: str = "bernoulli"
     sigma: float = 1.0
     binarize: bool = True
-    n_components: int = 64
-    learning_rate: float = 0.05
-    batch_size: int = 100
     epochs: int = 20
-    persistent: bool = True
-    n_gibbs_steps: int = 1
-    momentum: float = 0.0
-    initial_momentum: float | None = None
-    momentum_warmup_epochs: int = 5
-    weight_decay: float = 0.0
-    final_learning_rate: float | None = None
-    init_visible_bias: str = "zero"
-    matmul_dtype: str = "float32"
     seed: int = 0
-    device: str = "cpu"
     monitor_samples: int = 2000
     sample_chains: int = 64
     sample_steps: int = 1000
@@ -100,19 +87,19 @@ class RBMConfig:
         if self.visible not in ("bernoulli", "gaussian"):
             raise ValueError(f"visible must be 'bernoulli' or 'gaussian', got visible={self.visible!r}")
         check_positive(self.sigma, "sigma")
-        check_positive(self.learning_rate, "learning_rate")
-        for name in ("n_components", "batch_size", "epochs", "n_gibbs_steps", "monitor_samples", "sample_chains"):
+        self.check_settings(self.units())
+        for name in ("epochs", "monitor_samples", "sample_chains", "ais_chains"):
             check_int(getattr(self, name), name)
         check_int(self.sample_steps, "sample_steps", minimum=0)
-        check_int(self.ais_chains, "ais_chains")
         check_int(self.ais_betas, "ais_betas", minimum=3)
         check_int(self.seed, "seed", minimum=0)
         if self.n_samples is not None:
             check_int(self.n_samples, "n_samples")
-        _check_recipe(self)
-        _check_matmul_dtype(self.matmul_dtype, self.units())
-        resolve_device(self.device)
         return self
+
+    def settings(self) -> dict[str, Any]:
+        """The :class:`~ebmlab.models.rbm.RBMSettings` fields and their values."""
+        return {field.name: getattr(self, field.name) for field in fields(RBMSettings)}
 
     def units(self) -> VisibleUnits:
         return GaussianVisible(self.sigma) if self.visible == "gaussian" else BernoulliVisible()
@@ -216,22 +203,7 @@ class RBMRecipe(Recipe):
         self.image_shape = self.data.image_shape
         self.train_rows = torch.from_numpy(self.data.train).to(self.device)  # (N, D)
         self.estimator = RBM(
-            config.n_components,
-            learning_rate=config.learning_rate,
-            batch_size=config.batch_size,
-            n_iter=config.epochs,
-            visible=config.units(),
-            persistent=config.persistent,
-            n_gibbs_steps=config.n_gibbs_steps,
-            momentum=config.momentum,
-            initial_momentum=config.initial_momentum,
-            momentum_warmup_epochs=config.momentum_warmup_epochs,
-            weight_decay=config.weight_decay,
-            final_learning_rate=config.final_learning_rate,
-            init_visible_bias=config.init_visible_bias,
-            matmul_dtype=config.matmul_dtype,
-            random_state=config.seed,
-            device=config.device,
+            **config.settings(), n_iter=config.epochs, visible=config.units(), random_state=config.seed
         ).initialize(self.train_rows.shape[1], self.train_rows)
         self.monitor = self.train_rows[: config.monitor_samples]  # (M, D)
         binary = isinstance(self.estimator.params_.visible, BernoulliVisible) and bool(
@@ -266,8 +238,11 @@ class RBMRecipe(Recipe):
         return -metrics["pseudo_likelihood"] if "pseudo_likelihood" in metrics else metrics["reconstruction_error"]
 
     def step(self, index: int) -> dict[str, Any]:
+        start = time.perf_counter()  # the recipe times the epoch; the estimator does not
         try:
-            seconds = self.estimator.fit_epoch(self.train_rows, epoch=index + 1)
+            self.estimator.fit_epoch(self.train_rows, epoch=index + 1)
+            if self.device.type == "cuda":
+                torch.cuda.synchronize(self.device)
         except RBMDivergedError as exc:
             raise Diverged(
                 f"{self.name} training diverged at {self.unit} {index + 1}: NaN/inf statistics after minibatch "
@@ -276,6 +251,7 @@ class RBMRecipe(Recipe):
                 step=index + 1,
                 setting=self.setting,
             ) from exc
+        seconds = time.perf_counter() - start
         metrics = self._monitors()
         self.reconstruction_errors.append(metrics["reconstruction_error"])
         if "pseudo_likelihood" in metrics:
