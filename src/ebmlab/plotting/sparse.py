@@ -153,7 +153,7 @@ def plot_collapse(examples: Sequence, path: str | os.PathLike[str], resolution: 
         >>> out = Path(tempfile.mkdtemp())
         >>> from ebmlab.models.sparse_coding import lecture_example
         >>> examples = [lecture_example(augmented=False, epochs=1), lecture_example(augmented=True, epochs=1)]
-        >>> plot_collapse(examples, out / "collapse.png", resolution=20).exists()
+        >>> plot_collapse(examples, out / "collapse.png", resolution=4).exists()
         True
     """
     plt = pyplot()
