@@ -171,7 +171,9 @@ def _section(path: Path, index: int, widgets: bool) -> tuple[str, str]:
     parts.append(f'<p>Reproduce this run:</p><pre class="command">{html.escape(shlex.join(command))}</pre>')
     parts.append(f'<p class="hint">Run directory: {html.escape(str(path))}</p></section>')
     metrics = summary.get("metrics") or {}
-    key = next((k for k in ("inertia", "mmd", "word_accuracy", "test_elbo", "loss") if k in metrics), None)
+    preferred = ("inertia", "mmd", "word_accuracy", "test_elbo", "log_likelihood_test", "log_likelihood_train",
+                 "lista_code_error", "loss")
+    key = next((k for k in preferred if k in metrics), None)
     shown = f"{key} {metrics[key]:.5g}" if key else ""
     row = (
         f'<tr><td><a href="#run-{run_id}">{html.escape(name)}</a></td>'
