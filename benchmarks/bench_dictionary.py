@@ -17,8 +17,8 @@ import numpy as np
 import torch
 
 from ebmlab.data import image_patches
+from ebmlab.kernels.proximal import sparse_encode
 from ebmlab.models.sparse_coding import SparseCoding
-from ebmlab.sparse import sparse_encode
 
 
 def held_out_energy(components: np.ndarray, test: np.ndarray, alpha: float) -> float:

@@ -15,9 +15,9 @@ import time
 
 import torch
 
+from ebmlab.kernels.proximal import sparse_encode
 from ebmlab.models.lista import code_error
 from ebmlab.recipes.lista import LISTAConfig, LISTARecipe
-from ebmlab.sparse import sparse_encode
 from ebmlab.training import train
 
 

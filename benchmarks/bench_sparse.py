@@ -19,7 +19,7 @@ import numpy as np
 import torch
 
 from ebmlab.data import image_patches
-from ebmlab.sparse import sparse_encode, sparse_energy
+from ebmlab.kernels.proximal import sparse_encode, sparse_energy
 
 
 def mean_energy(patches: np.ndarray, dictionary: np.ndarray, codes: np.ndarray, alpha: float) -> float:

@@ -27,6 +27,7 @@ from ebmlab.inference import (
     InferenceResult,
     ProximalGradient,
 )
+from ebmlab.kernels.proximal import sparse_energy
 from ebmlab.models.collapse import LinearLatentEnergy
 from ebmlab.models.conv_sparse_coding import ConvSparseCodingEnergy
 from ebmlab.models.dae import DenoisingAutoencoder
@@ -36,7 +37,6 @@ from ebmlab.models.kmeans import KMeansEnergy
 from ebmlab.models.lista import LISTA
 from ebmlab.models.sparse_coding import SparseCodingEnergy
 from ebmlab.models.vae import mlp_autoencoder, mlp_vae
-from ebmlab.sparse import sparse_energy
 
 BATCH = 5
 
@@ -395,7 +395,7 @@ def test_sparse_inference_agrees_with_brute_force_and_scikit_learn(method_name):
 
 def test_proximal_gradient_matches_sparse_encode():
     """The inference object and the functional form run the same kernel."""
-    from ebmlab.sparse import sparse_encode
+    from ebmlab.kernels.proximal import sparse_encode
 
     problem = ENERGIES["sparse-coding"]()
     energy, y = problem.energy, problem.y

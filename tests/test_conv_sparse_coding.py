@@ -11,6 +11,7 @@ import torch
 
 from ebmlab.data import DataFileError, local_contrast_normalize
 from ebmlab.data.images import load_images
+from ebmlab.kernels.proximal import lipschitz_constant, sparse_encode
 from ebmlab.models.conv_sparse_coding import (
     ConvSparseCoding,
     conv_decode,
@@ -18,7 +19,6 @@ from ebmlab.models.conv_sparse_coding import (
     conv_sparse_encode,
 )
 from ebmlab.recipes.conv_sparse_coding import ConvSparseCodingConfig, ConvSparseCodingRecipe
-from ebmlab.sparse import lipschitz_constant, sparse_encode
 from ebmlab.training import Diverged, train
 
 SMALL = dict(data="digits", n_samples=64, n_filters=6, kernel_size=3, alpha=0.3, steps_per_epoch=4, lr=0.05)

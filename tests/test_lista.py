@@ -7,9 +7,9 @@ import signal
 import pytest
 import torch
 
+from ebmlab.kernels.proximal import sparse_encode
 from ebmlab.models.lista import LISTA, code_error, lista_code_loss, lista_energy_loss
 from ebmlab.recipes.lista import LISTAConfig, LISTARecipe
-from ebmlab.sparse import sparse_encode
 from ebmlab.training import Diverged, Interrupted, RunDirectory, train
 
 

@@ -9,7 +9,7 @@ import pytest
 import torch
 
 import ebmlab
-from ebmlab.sparse import (
+from ebmlab.kernels.proximal import (
     duality_gap,
     ista_step,
     lipschitz_constant,

@@ -10,9 +10,9 @@ import torch
 
 import ebmlab
 from ebmlab.data import image_patches
+from ebmlab.kernels.proximal import sparse_encode, top2_refit
 from ebmlab.models.sparse_coding import SparseCoding, augment_with_ones, lecture_example
 from ebmlab.recipes.sparse_coding import SparseCodingConfig, SparseCodingRecipe
-from ebmlab.sparse import sparse_encode, top2_refit
 from ebmlab.training import Diverged, Interrupted, RunDirectory, train
 
 

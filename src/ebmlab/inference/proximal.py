@@ -5,7 +5,7 @@
 
 An energy takes part by stating its split (:class:`ProximalEnergy`): the gradient step on its smooth
 part and the threshold sα, plus a certified duality gap. The loop itself is
-:func:`ebmlab.sparse.proximal_gradient`, the kernel :func:`ebmlab.sparse_encode` runs too.
+:func:`ebmlab.kernels.proximal.proximal_gradient`, the kernel :func:`ebmlab.sparse_encode` runs too.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from torch import Tensor
 
 from .._validation import check_int, check_positive
 from ..energy import Energy
-from ..sparse import proximal_gradient
+from ..kernels.proximal import proximal_gradient
 from .base import InferenceExtras, InferenceResult, check_observations
 
 __all__ = ["ProximalEnergy", "ProximalGradient", "ProximalSplit"]

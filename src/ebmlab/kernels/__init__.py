@@ -7,5 +7,8 @@ holds no state; models, losses and recipes call them.
   gradient, the Gibbs distribution (:func:`free_energy`, :func:`softmin`);
 * :mod:`~ebmlab.kernels.alignment` — free energies over latent alignments (Viterbi and forward
   recursions on the CTC graph and the homework's graph), the best alignment and unconstrained
-  decoding.
+  decoding;
+* :mod:`~ebmlab.kernels.proximal` — proximal gradient for the sparse energy ‖y − Wz‖² + α‖z‖₁:
+  soft thresholding, ISTA steps, FISTA (:func:`sparse_encode`), its duality gap, Lipschitz
+  constants by power iteration, and the unit-norm atom projection.
 """

@@ -33,8 +33,8 @@ from torch import Tensor, nn
 
 from .._validation import check_int, check_positive
 from ..energy import Energy, RealLatent
+from ..kernels.proximal import unit_norm_atoms
 from ..losses import energy_loss, simple_contrastive_loss
-from ..sparse import unit_norm_atoms
 
 __all__ = [
     "BOX",

@@ -7,7 +7,7 @@ The decoder is a transposed convolution of K code maps with K filters ``(K, C, k
 
 for an image y ``(C, H, W)`` and codes z ``(K, H - k + 1, W - k + 1)`` (each code pixel places one
 filter fully inside the image). Inference is FISTA in convolutional form (the same
-:func:`ebmlab.sparse.proximal_gradient` loop as the dense coder): the gradient of the
+:func:`ebmlab.kernels.proximal.proximal_gradient` loop as the dense coder): the gradient of the
 reconstruction is :math:`-2\\,\\mathrm{conv}(y - \\mathrm{Dec}(z), f)`, the adjoint of the transposed
 convolution, and L = 2λ_max(DecᵀDec) comes from power iteration. Training alternates codes and a
 gradient step (Adam) on the filters with the lecture's renormalisation to unit norm; one epoch of it
@@ -28,7 +28,7 @@ from torch import Tensor, nn
 from .._validation import as_tensor, check_finite, check_int, check_positive, resolve_device
 from ..energy import Energy, RealLatent
 from ..inference.proximal import ProximalSplit
-from ..sparse import (
+from ..kernels.proximal import (
     SparseCodeResult,
     _check_energy_range,
     _dual_gap,

@@ -21,7 +21,7 @@ import torch
 from torch import Tensor, nn
 
 from .._validation import as_tensor, check_finite, check_int, check_matrix, check_positive
-from ..sparse import check_atoms, lipschitz_constant, soft_threshold, sparse_energy
+from ..kernels.proximal import check_atoms, lipschitz_constant, soft_threshold, sparse_energy
 from .sparse_coding import SparseCodingEnergy
 
 __all__ = ["LISTA", "code_error", "lista_code_loss", "lista_energy_loss"]
@@ -56,7 +56,7 @@ class LISTA(nn.Module):
         y ``(B, D)`` → codes ``(B, K)``; :meth:`trajectory` → ``(T, B, K)``.
 
     Example:
-        >>> from ebmlab.sparse import sparse_encode
+        >>> from ebmlab.kernels.proximal import sparse_encode
         >>> W = torch.nn.functional.normalize(torch.randn(6, 10, generator=torch.Generator().manual_seed(0)), dim=0)
         >>> y = torch.randn(4, 6, generator=torch.Generator().manual_seed(1))
         >>> net = LISTA(W, alpha=0.1, n_layers=5)

@@ -16,7 +16,7 @@ onto ``≤ 1``). An atom no code uses is re-drawn from the data.
 The lecture's variants:
 
 * ``refit="top2"``: ž → t = top2(ž), ž₂ = argmin over the atoms t of C[y, Dec(t)], and training
-  (and :meth:`SparseCoding.energy`) uses F = E(y, ž₂) (:func:`ebmlab.sparse.top2_refit`).
+  (and :meth:`SparseCoding.energy`) uses F = E(y, ž₂) (:func:`ebmlab.kernels.proximal.top2_refit`).
 * the anti-collapse example (:func:`lecture_setup`, :func:`lecture_example`): 2-D data on the
   ellipse, 50 points. Any two atoms span the plane, so without augmentation every y is
   reconstructed and the energy collapses to ≈ 0 everywhere; with ẏ = [1; y] and W = [1; W] the
@@ -38,7 +38,7 @@ from .._validation import as_tensor, check_finite, check_int, check_matrix, chec
 from ..data import make_ellipse
 from ..energy import Energy, RealLatent
 from ..inference.proximal import ProximalSplit
-from ..sparse import (
+from ..kernels.proximal import (
     SparseCodeResult,
     _DenseGradientStep,
     _validate,
@@ -84,7 +84,7 @@ class SparseCodingEnergy(Energy):
     A thin shell over :func:`ebmlab.sparse_energy` (the formula's one copy). It is a
     :class:`~ebmlab.inference.ProximalEnergy`: :class:`~ebmlab.inference.ProximalGradient` minimises
     it with the same gradient step as :func:`ebmlab.sparse_encode`, and reports the certified
-    :func:`~ebmlab.sparse.duality_gap`.
+    :func:`~ebmlab.kernels.proximal.duality_gap`.
 
     Args:
         dictionary: W ``(D, K)``, atoms as columns (copied into a parameter).
@@ -128,7 +128,7 @@ class SparseCodingEnergy(Energy):
         return ProximalSplit(_DenseGradientStep(w, lipschitz).for_rows(y), alpha / lipschitz)
 
     def duality_gap(self, y: Tensor, z: Tensor, x: Tensor | None = None) -> Tensor:
-        """Certified bound on E(y, z) − F_∞(y) (:func:`ebmlab.sparse.duality_gap`), shape ``(B,)``."""
+        """Certified bound on E(y, z) − F_∞(y) (:func:`ebmlab.kernels.proximal.duality_gap`), shape ``(B,)``."""
         return duality_gap(y, self.dictionary.detach().to(y.dtype), z, self.alpha)
 
     def decode(self, z: Tensor) -> Tensor:

@@ -24,9 +24,9 @@ from torch import Tensor
 
 from .._validation import check_int, check_positive, resolve_device
 from ..data import image_patches
+from ..kernels.proximal import sparse_encode
 from ..models.lista import LISTA, OBJECTIVES, code_error, lista_code_loss, lista_energy_loss
 from ..models.sparse_coding import SparseCoding
-from ..sparse import sparse_encode
 from ..training import generator_state, set_generator_state
 from ..training.schedules import cosine_decay
 from ._base import Recipe

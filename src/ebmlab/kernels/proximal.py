@@ -36,7 +36,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ._validation import as_tensor, check_finite, check_int, check_matrix, check_positive
+from .._validation import as_tensor, check_finite, check_int, check_matrix, check_positive
 
 __all__ = [
     "SparseCodeResult",
