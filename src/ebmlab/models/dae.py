@@ -43,6 +43,13 @@ class Corruption:
     """A corruption :math:`c(\\tilde y \\mid y)`: ``corruption(y, generator)`` returns ỹ, shaped like y ``(B, D)``.
 
     ``str(corruption)`` is :meth:`describe`, a readable line for titles and logs.
+
+    Example:
+        >>> import torch
+        >>> corruption = make_corruption("masking", 0.5)
+        >>> noisy = corruption(torch.ones(4, 6), torch.Generator().manual_seed(0))
+        >>> tuple(noisy.shape), set(noisy.flatten().tolist()) <= {0.0, 1.0}, isinstance(corruption, Corruption)
+        ((4, 6), True, True)
     """
 
     def __call__(self, y: Tensor, generator: torch.Generator | None = None) -> Tensor:
@@ -140,7 +147,12 @@ CORRUPTIONS = {"gaussian": GaussianCorruption, "masking": MaskingCorruption, "sa
 
 
 def make_corruption(name: str, level: float) -> Corruption:
-    """The corruption ``name`` (``gaussian``: σ = level; ``masking``, ``salt-pepper``: p = level)."""
+    """The corruption ``name`` (``gaussian``: σ = level; ``masking``, ``salt-pepper``: p = level).
+
+    Example:
+        >>> str(make_corruption("gaussian", 0.5))
+        'Gaussian noise, σ = 0.5'
+    """
     if name not in CORRUPTIONS:
         raise ValueError(f"corruption must be one of {tuple(CORRUPTIONS)}, got corruption={name!r}")
     return CORRUPTIONS[name](level)

@@ -174,7 +174,18 @@ def sample_model(
     grad_clip: float | None = None,
     seed: int = 0,
 ) -> SampleResult:
-    """Langevin samples of a trained energy from ``init`` ``(S, D)`` (see :func:`ebmlab.samplers.langevin`)."""
+    """Langevin samples of a trained energy from ``init`` ``(S, D)`` (see :func:`ebmlab.samplers.langevin`):
+
+    .. math:: y_{t+1} = y_t - \\eta \\nabla_y E_\\theta(y_t) + \\sigma \\varepsilon_t,
+              \\qquad \\varepsilon_t \\sim \\mathcal N(0, I)
+
+    Example:
+        >>> import torch
+        >>> model = MLPEnergy(2, (8, 8), seed=0)
+        >>> result = sample_model(model, torch.zeros(5, 2), steps=3, step_size=0.01, noise_scale=0.1)
+        >>> tuple(result.samples.shape), result.steps
+        ((5, 2), 3)
+    """
     generator = torch.Generator(device=init.device).manual_seed(seed)
     return langevin(
         model, init, steps=steps, step_size=step_size, noise_scale=noise_scale, grad_clip=grad_clip, generator=generator
