@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from ..recipes import RECIPES, Recipe, load_run, recipe_class
-from ..training import Diverged, Interrupted, RunDirectory, RunError, distributed, jsonable, train
+from ..training import Diverged, Interrupted, RunDirectory, RunError, distributed, jsonable, key_metric, train
 
 __all__ = ["run_evaluate", "run_plot", "run_runs", "run_sample", "run_train", "run_transcribe"]
 
@@ -277,9 +277,7 @@ def run_runs(args: argparse.Namespace) -> int:
                 step = run.load_checkpoint().step
             except RunError:
                 status = "damaged"
-        preferred = ("inertia", "mmd", "word_accuracy", "test_elbo", "log_likelihood_test", "loss")
-        key = next(iter(k for k in preferred if k in metrics), None)
-        shown = f"{key} {metrics[key]:.5g}" if key else "-"
+        shown = key_metric(metrics) or "-"
         stamp = max(entry.stat().st_mtime for entry in path.iterdir())
         total = summary.get("total")
         steps = "-" if step is None else (f"{step}/{total}" if total else str(step))

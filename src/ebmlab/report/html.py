@@ -17,7 +17,7 @@ from importlib import resources
 from pathlib import Path
 from typing import Any
 
-from ..training import RunDirectory, RunError
+from ..training import RunDirectory, RunError, key_metric
 from ._text import MODEL_TEXT, model_text
 
 __all__ = ["collect_runs", "render_report", "write_report"]
@@ -171,10 +171,7 @@ def _section(path: Path, index: int, widgets: bool) -> tuple[str, str]:
     parts.append(f'<p>Reproduce this run:</p><pre class="command">{html.escape(shlex.join(command))}</pre>')
     parts.append(f'<p class="hint">Run directory: {html.escape(str(path))}</p></section>')
     metrics = summary.get("metrics") or {}
-    preferred = ("inertia", "mmd", "word_accuracy", "test_elbo", "log_likelihood_test", "log_likelihood_train",
-                 "lista_code_error", "loss")
-    key = next((k for k in preferred if k in metrics), None)
-    shown = f"{key} {metrics[key]:.5g}" if key else ""
+    shown = key_metric(metrics)
     row = (
         f'<tr><td><a href="#run-{run_id}">{html.escape(name)}</a></td>'
         f'<td class="{status_class}">{html.escape(status)}</td><td>{html.escape(shown)}</td>'

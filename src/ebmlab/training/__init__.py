@@ -13,7 +13,7 @@
 from . import distributed
 from .errors import Diverged, Interrupted, RunError
 from .loop import Task, TrainResult, train
-from .run import Checkpoint, RunDirectory, jsonable
+from .run import Checkpoint, RunDirectory, jsonable, key_metric
 from .state import flatten_state, generator_state, set_generator_state, unflatten_state
 
 __all__ = [
@@ -28,6 +28,7 @@ __all__ = [
     "flatten_state",
     "generator_state",
     "jsonable",
+    "key_metric",
     "set_generator_state",
     "train",
     "unflatten_state",

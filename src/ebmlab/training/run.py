@@ -40,7 +40,19 @@ from safetensors.torch import save_file
 from .errors import RunError
 from .state import flatten_state, unflatten_state
 
-__all__ = ["Checkpoint", "RunDirectory", "atomic_write", "jsonable"]
+__all__ = ["Checkpoint", "RunDirectory", "atomic_write", "jsonable", "key_metric"]
+
+#: the metric that sums up a finished run, first found wins (``ebmlab runs``, the report's contents)
+KEY_METRICS = (
+    "inertia",
+    "mmd",
+    "word_accuracy",
+    "test_elbo",
+    "log_likelihood_test",
+    "log_likelihood_train",
+    "lista_code_error",
+    "loss",
+)
 
 CHECKPOINT = "checkpoint.safetensors"
 FORMAT = 1
@@ -114,6 +126,17 @@ def atomic_write(path: Path, write: Callable[[str], None]) -> None:
     finally:
         if os.path.exists(tmp):
             os.unlink(tmp)
+
+
+def key_metric(metrics: dict[str, Any]) -> str:
+    """``"name value"`` of the metric that sums up a run (the first of :data:`KEY_METRICS` it has), or ``""``.
+
+    Example:
+        >>> key_metric({"loss": 0.5, "inertia": 4249.0249}), key_metric({})
+        ('inertia 4249', '')
+    """
+    key = next((name for name in KEY_METRICS if name in metrics), None)
+    return f"{key} {metrics[key]:.5g}" if key else ""
 
 
 @dataclasses.dataclass(frozen=True)
