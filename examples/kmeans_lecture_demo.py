@@ -12,7 +12,8 @@ from pathlib import Path
 
 import torch
 
-from ebmlab.models.kmeans import KMeansEnergy, k_means, lecture_demo_data
+from ebmlab.data.toys import lecture_demo_data
+from ebmlab.models.kmeans import KMeansEnergy, k_means
 from ebmlab.plotting.kmeans import plot_energy_surfaces
 
 

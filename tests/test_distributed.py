@@ -22,7 +22,8 @@ from pathlib import Path
 import pytest
 import torch
 
-from ebmlab.models.kmeans import KMeansSolver, lecture_demo_data
+from ebmlab.data.toys import lecture_demo_data
+from ebmlab.models.kmeans import KMeansSolver
 from ebmlab.recipes import load_run
 from ebmlab.recipes.dae import DAEConfig, DAERecipe
 from ebmlab.recipes.kmeans import KMeansConfig, KMeansRecipe

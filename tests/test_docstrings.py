@@ -67,7 +67,7 @@ PUBLIC = _public_objects()
 
 def test_the_walk_finds_the_package_surface():
     assert len(PUBLIC) > 100
-    assert "ebmlab.kernels.free_energy.free_energy" in PUBLIC and "ebmlab.models.kmeans.KMeans" in PUBLIC
+    assert "ebmlab.kernels.free_energy.free_energy" in PUBLIC and "ebmlab.models.kmeans.estimator.KMeans" in PUBLIC
     assert set(ebmlab.__all__) <= {name.rsplit(".", 1)[1] for name in PUBLIC}
 
 

@@ -13,14 +13,14 @@ import torch
 from sklearn.cluster import KMeans as SkKMeans
 from sklearn.datasets import load_digits, make_blobs
 
-from ebmlab import free_energy
+from ebmlab import ExhaustiveSearch, free_energy
+from ebmlab.data.toys import lecture_demo_data
 from ebmlab.models.kmeans import (
     KMeans,
     KMeansEnergy,
     assign_clusters,
     k_means,
     kmeans_plusplus,
-    lecture_demo_data,
     minibatch_step,
     squared_distances,
 )
@@ -82,7 +82,7 @@ def test_energy_contract_free_energy_and_inference():
     assert torch.allclose(energy.free_energy(y), paired.min(dim=1).values, atol=1e-10)
     for beta in (0.1, 1.0, 30.0):
         assert torch.allclose(energy.free_energy(y, beta), free_energy(paired, beta), atol=1e-10)
-    result = energy.infer(y)
+    result = ExhaustiveSearch()(energy, y)
     assert torch.equal(result.latent.argmax(dim=1), paired.argmin(dim=1))
     assert torch.allclose(energy.decode(result.latent), W[paired.argmin(dim=1)])  # ỹ = W[ž]
     assert torch.allclose(result.energy, paired.min(dim=1).values, atol=1e-10)
@@ -496,16 +496,16 @@ def test_mnist_matches_sklearn():
 
 
 def test_accelerated_lloyd_skips_most_distance_computations(monkeypatch):
-    import ebmlab.models._kmeans_accel as accel
+    from ebmlab.kernels.argmin_bounds import BoundedNearest
 
     searched = []
-    original = accel._State._search
+    original = BoundedNearest._search
 
     def counting(self, yb, yb_sq, c_sq):
         searched.append(yb.shape[0])
         return original(self, yb, yb_sq, c_sq)
 
-    monkeypatch.setattr(accel._State, "_search", counting)
+    monkeypatch.setattr(BoundedNearest, "_search", counting)
     x = _blobs(n=20000, d=8, k=40, std=2.0, dtype=np.float32)
     result = k_means(x, 40, random_state=0, tol=0.0, algorithm="accelerated")
     full = len(x) * (result.n_iter + 1)  # plain Lloyd: every row at every assignment step

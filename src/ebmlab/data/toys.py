@@ -16,7 +16,7 @@ from torch import Tensor
 
 from .._validation import check_int
 
-__all__ = ["TOYS", "sample_toy", "toy_limits"]
+__all__ = ["TOYS", "lecture_demo_data", "sample_toy", "toy_limits"]
 
 TOYS = ("rings", "moons", "8gaussians", "checkerboard", "pinwheel", "spirals")
 
@@ -112,3 +112,16 @@ def toy_limits(name: str) -> tuple[float, float]:
     if name not in _SAMPLERS:
         raise ValueError(f"toy must be one of {TOYS}, got {name!r}")
     return (-4.5, 4.5)
+
+
+def lecture_demo_data(n_samples: int = 50, *, seed: int = 0) -> Tensor:
+    """The lecture demo's data: 50 points in 2-D from five Gaussian blobs (``(B, 2)`` float32).
+
+    Example:
+        >>> tuple(lecture_demo_data().shape)
+        (50, 2)
+    """
+    generator = torch.Generator().manual_seed(seed)
+    centres = torch.tensor([[0.0, 0.0], [3.0, 0.5], [1.0, 3.0], [-2.0, 2.0], [-1.5, -2.5]])
+    which = torch.randint(len(centres), (n_samples,), generator=generator)
+    return centres[which] + 0.6 * torch.randn(n_samples, 2, generator=generator)

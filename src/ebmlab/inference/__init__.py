@@ -5,7 +5,8 @@ Every method is an object called as ``inference(energy, y, x=None)`` returning a
 protocol), one module per kind:
 
 * :mod:`.exhaustive`: :class:`ExhaustiveSearch` over a finite latent space, on the blocked kernel
-  :func:`exhaustive_argmin` (also K-means' assignment step);
+  :func:`~ebmlab.kernels.argmin.exhaustive_argmin` (for a codebook energy such as K-means', the
+  nearest-codeword kernel :func:`~ebmlab.kernels.argmin.assign_clusters`);
 * :mod:`.gradient`: :class:`GradientDescent` on a real latent;
 * :mod:`.proximal`: :class:`ProximalGradient` (ISTA / FISTA) for energies smooth + α‖z‖₁
   (:class:`ProximalEnergy`), the duality gap in ``extras``;

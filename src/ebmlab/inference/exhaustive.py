@@ -1,94 +1,23 @@
 """Exhaustive search: ž = argmin over a finite latent space, streamed in blocks.
 
-:func:`exhaustive_argmin` is the blocked minimum kernel over a finite set. It streams blocks of rows
-and of candidate latents so memory stays bounded; the ellipse's grid search and K-means' assignment
-step are this one function with different ``pairwise`` callbacks. :class:`ExhaustiveSearch` is the
-inference object built on it.
+:class:`ExhaustiveSearch` is the inference object on the blocked kernel
+:func:`ebmlab.kernels.argmin.exhaustive_argmin`. For an energy that is a squared distance to a
+codebook (it states ``codebook``, as :class:`~ebmlab.models.kmeans.KMeansEnergy` does) the search is
+the nearest-codeword kernel :func:`~ebmlab.kernels.argmin.assign_clusters`, exact also where the
+squares overflow; K-means' Lloyd iterations use the same kernel, and its accelerated mode
+(:mod:`ebmlab.kernels.argmin_bounds`).
 """
 
 from __future__ import annotations
-
-from collections.abc import Callable
-from typing import NamedTuple
 
 import torch
 from torch import Tensor
 
 from ..energy import Energy, FiniteLatent
+from ..kernels.argmin import ArgminResult, assign_clusters, exhaustive_argmin
 from .base import InferenceResult, check_observations
 
 __all__ = ["ArgminResult", "ExhaustiveSearch", "exhaustive_argmin"]
-
-_BLOCK_ELEMENTS = 1 << 22  # 4 Mi energies (16 MiB in float32) per block by default
-
-
-class ArgminResult(NamedTuple):
-    """Minimum and (first) argmin of each row. Shapes ``(B,)`` and ``(B,)`` (int64).
-
-    Example:
-        >>> import torch
-        >>> ArgminResult(torch.tensor([0.5]), torch.tensor([2])).index
-        tensor([2])
-    """
-
-    energy: Tensor
-    index: Tensor
-
-
-def exhaustive_argmin(
-    pairwise: Callable[[slice, slice], Tensor],
-    num_rows: int,
-    num_latents: int,
-    *,
-    row_block: int | None = None,
-    latent_block: int | None = None,
-) -> ArgminResult:
-    """Row-wise minimum of an implicit ``(B, K)`` energy matrix, computed block by block.
-
-    .. math:: \\check z_b = \\arg\\min_k E_{b k}, \\qquad F_\\infty(y_b) = E_{b \\check z_b}
-
-    Args:
-        pairwise: ``pairwise(rows, latents)`` returns the energies of the observations ``rows``
-            against the latent values ``latents`` as a ``(b, k)`` tensor.
-        num_rows: ``B``.
-        num_latents: ``K``.
-        row_block, latent_block: block sizes; by default blocks of about 4 Mi energies.
-
-    Returns:
-        :class:`ArgminResult` with the minimum energies ``(B,)`` and indices ``(B,)``; ties go to
-        the lowest index.
-
-    Example:
-        >>> import torch
-        >>> E = torch.tensor([[3.0, 1.0, 2.0], [0.0, 5.0, 0.0]])
-        >>> exhaustive_argmin(lambda r, k: E[r, k], 2, 3, row_block=1, latent_block=2)
-        ArgminResult(energy=tensor([1., 0.]), index=tensor([1, 0]))
-    """
-    if num_rows < 0 or num_latents < 1:
-        raise ValueError(f"need num_rows >= 0 and num_latents >= 1, got {num_rows} and {num_latents}")
-    if latent_block is None:
-        latent_block = min(num_latents, max(1, _BLOCK_ELEMENTS // max(1, min(num_rows, 4096))))
-    if row_block is None:
-        row_block = max(1, _BLOCK_ELEMENTS // latent_block)
-    energies: list[Tensor] = []
-    indices: list[Tensor] = []
-    for start in range(0, num_rows, row_block):
-        rows = slice(start, min(start + row_block, num_rows))
-        best = best_index = None
-        for k0 in range(0, num_latents, latent_block):
-            block = pairwise(rows, slice(k0, min(k0 + latent_block, num_latents)))  # (b, k)
-            value, index = block.min(dim=1)  # (b,), (b,)
-            if best is None:
-                best, best_index = value, index
-            else:
-                better = value < best  # strict: earlier blocks win ties
-                best = torch.where(better, value, best)
-                best_index = torch.where(better, index + k0, best_index)
-        energies.append(best)
-        indices.append(best_index)
-    if not energies:
-        raise ValueError("num_rows must be >= 1 to search for a minimum")
-    return ArgminResult(torch.cat(energies), torch.cat(indices))
 
 
 class ExhaustiveSearch:
@@ -98,9 +27,12 @@ class ExhaustiveSearch:
 
     Ties go to the first latent value. The energy must have a :class:`~ebmlab.energy.FiniteLatent`
     (an energy without latent has one, :class:`~ebmlab.energy.EmptyLatent`, so it is its own F_∞).
+    An energy that states a ``codebook`` ``(K, D)`` promises E(y, z_k) = ‖y − c_k‖²; it is searched in
+    the matrix form ‖y‖² − 2y·c + ‖c‖² by :func:`~ebmlab.kernels.argmin.assign_clusters`.
 
     Args:
-        block_size: latent values evaluated at once (bounds memory); about 4 Mi energies by default.
+        block_size: latent values evaluated at once (bounds memory); about 4 Mi energies by default
+            (a codebook energy's search chooses its own blocks).
 
     Shape:
         y ``(B, D)``, x ``(B, D_x)`` or None → latent ``(B, d)``, energy ``(B,)``.
@@ -127,6 +59,11 @@ class ExhaustiveSearch:
         if not isinstance(latent, FiniteLatent):
             raise TypeError(f"ExhaustiveSearch needs a finite latent space, the energy has {latent!r}")
         z_values = latent.values(device=y.device, dtype=y.dtype)  # (K, d)
+        codebook = getattr(energy, "codebook", None)
+        if codebook is not None and x is None:  # E(y, z_k) = ‖y − c_k‖²: the nearest-codeword kernel
+            with torch.no_grad():
+                found = assign_clusters(y, codebook.to(y.dtype))
+            return InferenceResult(z_values[found.index], found.energy, iterations=1, converged=True)
 
         def pairwise(rows: slice, latents: slice) -> Tensor:
             return energy.pairwise(y[rows], z_values[latents], None if x is None else x[rows])  # (b, k)

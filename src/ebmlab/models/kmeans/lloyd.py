@@ -1,0 +1,403 @@
+"""Lloyd's iterations, one per ``step()``: plain, soft (finite β) and accelerated, with their row-block helpers.
+
+Private workers of :class:`~ebmlab.models.kmeans.KMeansSolver`; they assume validated, centred input.
+Each is a :class:`_LloydIteration`: :meth:`step` runs one assignment and one centroid update,
+:meth:`result` gives the run, :meth:`state_dict` holds what the next step reads. The assignment is
+the core's nearest-codeword kernel, :func:`ebmlab.kernels.argmin.assign_clusters`, or its
+accelerated mode :class:`ebmlab.kernels.argmin_bounds.BoundedNearest` (same assignments, most
+distances skipped) with the cluster sums kept per searched block while the rows are in cache.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+import torch
+from torch import Tensor
+
+from ...kernels.argmin import assign_clusters, cache_rows, squared_distance_blocks
+from ...kernels.argmin_bounds import BoundedNearest
+from ...kernels.free_energy import softmin
+from ...training import distributed as _processes
+
+__all__: list[str] = []
+
+# The inertia from the float64 cluster sums, Σ‖y‖² − 2Σ_k w_k·S_k + Σ_k n_k‖w_k‖², loses about
+# (Σ‖y‖² / inertia) × 1e-9 to cancellation (row norms are float32, summed in float64); it is used
+# only when that factor is below this bound, else the caller makes an exact pass.
+_SUMS_INERTIA_MAX_RATIO = 1e3
+
+
+class LloydRun(NamedTuple):
+    """What one Lloyd run returns: centroids ``(K, D)``, labels ``(B,)``, iterations, convergence, history.
+
+    ``inertia`` is the final Σ_b ‖y_b − w_{ž_b}‖² when the run could give it accurately without another
+    pass over the data, else None.
+    """
+
+    centers: Tensor
+    labels: Tensor
+    n_iter: int
+    converged: bool
+    history: tuple[float, ...]
+    inertia: float | None = None
+
+
+# ---------------------------------------------------------------------------------- row blocks
+
+
+def distances_to(y: Tensor, y_sq: Tensor, points: Tensor) -> Tensor:
+    """Squared distances of all rows to a few points. ``(B, D)``, ``(T, D)`` → ``(B, T)``."""
+    out = torch.empty(y.shape[0], points.shape[0], dtype=y.dtype, device=y.device)
+    for rows, block in squared_distance_blocks(y, points, y_sq=y_sq):
+        out[rows] = block
+    return out
+
+
+def assigned_distances(y: Tensor, centers: Tensor, labels: Tensor) -> Tensor:
+    """‖y_b − w_{ž_b}‖², computed directly (not in the matrix form), by cache-sized blocks. ``(B,)``."""
+    out = torch.empty(y.shape[0], dtype=y.dtype, device=y.device)
+    step = cache_rows(y.shape[1])
+    for start in range(0, y.shape[0], step):
+        diff = y[start : start + step] - centers[labels[start : start + step]]  # (b, D)
+        out[start : start + step] = torch.einsum("bd,bd->b", diff, diff)
+    return out
+
+
+def total_inertia(y: Tensor, centers: Tensor, labels: Tensor) -> float:
+    """Σ_b ‖y_b − w_{ž_b}‖², summed in float64."""
+    return float(assigned_distances(y, centers, labels).sum(dtype=torch.float64))
+
+
+def column_mean(y: Tensor) -> Tensor:
+    """Mean of each column, float32 partial sums accumulated in float64. ``(B, D)`` → ``(D,)``."""
+    total = torch.zeros(y.shape[1], dtype=torch.float64, device=y.device)
+    for start in range(0, y.shape[0], 4096):
+        total += y[start : start + 4096].sum(dim=0).double()
+    return total / y.shape[0]
+
+
+def add_rows(sums: Tensor, labels: Tensor, y: Tensor, *, alpha: float = 1.0) -> None:
+    """sums[labels[b]] += alpha · y_b in float64, by cache-sized chunks (large casts are slow on CPU)."""
+    step = cache_rows(y.shape[1])
+    for start in range(0, y.shape[0], step):
+        sums.index_add_(0, labels[start : start + step], y[start : start + step].double(), alpha=alpha)
+
+
+def cluster_sums(y: Tensor, labels: Tensor, count: int) -> tuple[Tensor, Tensor]:
+    """Per-cluster sums (float64, ``(K, D)``) and sizes (float64, ``(K,)``)."""
+    sums = torch.zeros(count, y.shape[1], dtype=torch.float64, device=y.device)
+    add_rows(sums, labels, y)
+    return sums, torch.bincount(labels, minlength=count).to(torch.float64)
+
+
+def weighted_sums(y: Tensor, centers: Tensor, beta: float) -> tuple[Tensor, Tensor]:
+    """Σ_b r_bk and Σ_b r_bk y_b with r_b = softmin_β(E(y_b, ·)), in float64. ``(K,)``, ``(K, D)``."""
+    count = centers.shape[0]
+    if math.isinf(beta):
+        sums, counts = cluster_sums(y, assign_clusters(y, centers).index, count)
+        return counts, sums
+    weights = torch.zeros(count, dtype=torch.float64, device=y.device)
+    sums = torch.zeros(count, y.shape[1], dtype=torch.float64, device=y.device)
+    for rows, block in squared_distance_blocks(y, centers):
+        resp = softmin(block, beta)  # (b, K)
+        weights += resp.sum(dim=0, dtype=torch.float64)
+        sums += (resp.T @ y[rows]).double()
+    return weights, sums
+
+
+class _Rows:
+    """The rows of the data this process iterates on, and the sums that join every process's rows.
+
+    One process: all B rows, and every method gives back its input. ``distributed`` under a
+    process group of N (:mod:`ebmlab.training.distributed`): rank r's contiguous block
+    ``[B·r/N, B·(r+1)/N)``; per-cluster sums, counts and inertia are all-reduced, labels and
+    far points all-gathered, initial centroids broadcast from rank 0.
+    """
+
+    def __init__(self, count: int, distributed: bool) -> None:
+        self.size = _processes.world_size() if distributed else 1
+        self.bounds = [count * r // self.size for r in range(self.size + 1)]
+        where = _processes.rank() if self.size > 1 else 0
+        self.rows = slice(self.bounds[where], self.bounds[where + 1])
+
+    @property
+    def several(self) -> bool:
+        return self.size > 1
+
+    def sum_(self, *tensors: Tensor) -> None:
+        """Each tensor summed over the processes, in place."""
+        if self.several:
+            for tensor in tensors:
+                _processes.all_reduce(tensor, "sum")
+
+    def total(self, value: float) -> float:
+        """A float summed over the processes (in float64)."""
+        if not self.several:
+            return value
+        return float(_processes.all_reduce(torch.tensor([value], dtype=torch.float64), "sum"))
+
+    def anywhere(self, flag: bool) -> bool:
+        """True when ``flag`` is true on any process."""
+        return _processes.any_rank(flag)[0] if self.several else flag
+
+    def gather(self, labels: Tensor) -> Tensor:
+        """Every process's rows in order: ``(rows of this process,)`` → ``(B,)``."""
+        if not self.several:
+            return labels
+        sizes = [stop - start for start, stop in zip(self.bounds, self.bounds[1:], strict=False)]
+        return _processes.gather_rows(labels, sizes)
+
+    def same(self, centers: Tensor) -> Tensor:
+        """``centers`` as rank 0 has them (round-off on another device cannot split the processes)."""
+        return _processes.broadcast(centers, 0) if self.several else centers
+
+    def farthest(self, distances: Tensor, rows: Tensor, labels: Tensor, count: int) -> tuple[Tensor, Tensor]:
+        """The ``count`` farthest points of all processes, given each process's own farthest ones
+        (their squared distances ``(m,)``, rows ``(m, D)`` and labels ``(m,)``, m ≤ count)."""
+        pad = count - distances.shape[0]
+        if pad:
+            distances = torch.cat([distances, distances.new_full((pad,), -math.inf)])
+            rows = torch.cat([rows, rows.new_zeros(pad, rows.shape[1])])
+            labels = torch.cat([labels, labels.new_zeros(pad)])
+        sizes = [count] * self.size
+        distances = _processes.gather_rows(distances, sizes)  # (N·count,)
+        rows, labels = _processes.gather_rows(rows, sizes), _processes.gather_rows(labels, sizes)
+        far = distances.topk(count).indices
+        return rows[far], labels[far]
+
+
+def _relocate(
+    y: Tensor, centers: Tensor, labels: Tensor, sums: Tensor, counts: Tensor, rows: _Rows | None = None
+) -> tuple[Tensor, Tensor]:
+    """Re-seed empty clusters with the points farthest from their centroids (as scikit-learn).
+
+    Each far point becomes the sum of the empty cluster and leaves its own cluster's sum; the
+    labels are not changed (the next assignment step does that). Works on the given tensors.
+    Sharded (``rows``): ``y`` and ``labels`` are this process's rows, ``sums`` and ``counts`` the
+    joined ones; the far points are chosen among every process's, so all make the same change.
+    """
+    empty = torch.nonzero(counts == 0).squeeze(1)
+    distances = assigned_distances(y, centers, labels)  # (B,)
+    far = distances.topk(min(empty.numel(), y.shape[0])).indices
+    far_rows, far_labels = y[far], labels[far]
+    if rows is not None and rows.several:
+        far_rows, far_labels = rows.farthest(distances[far], far_rows, far_labels, empty.numel())
+    for point, old, cluster in zip(far_rows, far_labels.tolist(), empty.tolist(), strict=False):
+        if counts[old] > 1:  # never empty the donor: a point already alone stays where it is
+            sums[old] -= point.double()
+            counts[old] -= 1
+            sums[cluster] = point.double()
+            counts[cluster] = 1
+    return sums, counts
+
+
+def _means(sums: Tensor, counts: Tensor, fallback: Tensor) -> Tensor:
+    """sums / counts, keeping ``fallback`` where a cluster is (still) empty: never a NaN centroid."""
+    means = sums / counts.clamp_min(1e-300).unsqueeze(1)
+    return torch.where(counts.unsqueeze(1) > 0, means, fallback.double()).to(fallback.dtype)
+
+
+class _LloydIteration:
+    """One stage of one restart, iterated by :class:`KMeansSolver`: :meth:`step` runs one iteration
+    (setting ``converged`` when a stopping rule is met; ``strict`` when no label changed),
+    :meth:`result` is called once at the end, and :meth:`state_dict` between steps holds everything
+    the next step reads. Subclasses set ``y`` and ``centers`` and extend the state."""
+
+    y: Tensor
+    centers: Tensor  # (K, D)
+    iteration: int = 0
+    converged: bool = False
+    strict: bool = False
+
+    def __init__(self) -> None:
+        self.history: list[float] = []
+
+    def step(self) -> None:
+        raise NotImplementedError
+
+    def result(self) -> LloydRun:
+        raise NotImplementedError
+
+    def state_dict(self) -> dict[str, Any]:
+        return {
+            "iteration": self.iteration,
+            "converged": self.converged,
+            "strict": self.strict,
+            "history": torch.tensor(self.history, dtype=torch.float64),
+            "centers": self.centers,
+        }
+
+    def load_state_dict(self, saved: dict[str, Any]) -> None:
+        self.iteration = int(saved["iteration"])
+        self.converged, self.strict = bool(saved["converged"]), bool(saved.get("strict", False))
+        self.history = [float(value) for value in saved["history"].tolist()]
+        self.centers = saved["centers"].to(device=self.y.device, dtype=self.y.dtype, copy=True)
+
+
+class _PlainLloyd(_LloydIteration):
+    """Lloyd's algorithm exactly as the lecture, one iteration per :meth:`step`: every distance, then means.
+
+    A step stops the iteration on strict convergence (no label changed) or when Σ_k ‖Δw_k‖² ≤ tol;
+    :meth:`result` then, unless strict, re-assigns so the labels match the final centroids
+    (scikit-learn's rule, kept for agreement). ``y`` and ``y_sq`` are the process's ``rows`` of the
+    data; the cluster sums, counts, inertia and "no label changed" are joined over the processes,
+    so every process computes the same centroids; labels are the process's own (whole in the state).
+    """
+
+    def __init__(
+        self, y: Tensor, y_sq: Tensor, centers: Tensor, *, tol: float, track_inertia: bool, rows: _Rows
+    ) -> None:
+        self.y, self.y_sq, self.tol, self.track_inertia, self.rows = y, y_sq, tol, track_inertia, rows
+        self.centers = centers  # (K, D)
+        self.labels: Tensor | None = None  # ž of the last assignment step, (B,)
+        super().__init__()
+
+    def step(self) -> None:
+        y, centers, rows = self.y, self.centers, self.rows
+        self.iteration += 1
+        labels = assign_clusters(y, centers, y_sq=self.y_sq).index  # ž = argmin_k E(y, k)
+        if self.track_inertia:
+            self.history.append(rows.total(total_inertia(y, centers, labels)))
+        sums, counts = cluster_sums(y, labels, centers.shape[0])
+        rows.sum_(sums, counts)
+        if bool((counts == 0).any()):
+            sums, counts = _relocate(y, centers, labels, sums, counts, rows)
+        self.centers = _means(sums, counts, centers)  # W[k] = mean of Y[ž == k]
+        shift = float((self.centers.double() - centers.double()).pow(2).sum())
+        if self.labels is not None and not rows.anywhere(not torch.equal(labels, self.labels)):
+            self.strict = self.converged = True
+        elif shift <= self.tol:
+            self.converged = True
+        self.labels = labels
+
+    def result(self) -> LloydRun:
+        labels = self.labels if self.strict else assign_clusters(self.y, self.centers, y_sq=self.y_sq).index
+        return LloydRun(self.centers, labels, self.iteration, self.converged, tuple(self.history))
+
+    def state_dict(self) -> dict[str, Any]:
+        labels = None if self.labels is None else self.rows.gather(self.labels)
+        return {**super().state_dict(), "labels": labels}
+
+    def load_state_dict(self, saved: dict[str, Any]) -> None:
+        super().load_state_dict(saved)
+        labels = saved["labels"]
+        self.labels = None if labels is None else labels[self.rows.rows].to(self.y.device, copy=True)
+
+
+class _SoftLloyd(_LloydIteration):
+    """Soft k-means at inverse temperature β, one iteration per :meth:`step`: responsibilities
+    softmin_β(E), weighted means; stops when Σ_k ‖Δw_k‖² ≤ tol. A β so large that β·E overflows
+    raises FloatingPointError (the responsibilities would be NaN). ``y`` is the process's ``rows``;
+    the weighted sums and inertia are joined over the processes."""
+
+    def __init__(
+        self, y: Tensor, centers: Tensor, beta: float, *, tol: float, track_inertia: bool, rows: _Rows
+    ) -> None:
+        self.y, self.beta, self.tol, self.track_inertia, self.rows = y, beta, tol, track_inertia, rows
+        self.centers = centers  # (K, D)
+        super().__init__()
+
+    def step(self) -> None:
+        y, centers, rows = self.y, self.centers, self.rows
+        self.iteration += 1
+        if self.track_inertia:
+            self.history.append(rows.total(total_inertia(y, centers, assign_clusters(y, centers).index)))
+        weights, sums = weighted_sums(y, centers, self.beta)
+        rows.sum_(weights, sums)
+        if bool((~(weights > 0)).any()):  # responsibilities underflowed to zero: re-seed like empty clusters
+            if not bool(torch.isfinite(weights).all()):  # NaN: β·E overflowed to -inf for some points
+                raise FloatingPointError(
+                    f"soft k-means at beta={self.beta:g}: the responsibilities softmin_beta(E) are not finite "
+                    f"(beta x squared distance overflows {y.dtype}); lower beta"
+                )
+            labels = assign_clusters(y, centers).index
+            sums, weights = _relocate(y, centers, labels, sums, torch.where(weights > 0, weights, 0.0), rows)
+        self.centers = _means(sums, weights, centers)
+        shift = float((self.centers.double() - centers.double()).pow(2).sum())
+        if shift <= self.tol:
+            self.converged = True
+
+    def result(self) -> LloydRun:
+        labels = assign_clusters(self.y, self.centers).index
+        return LloydRun(self.centers, labels, self.iteration, self.converged, tuple(self.history))
+
+
+class _AcceleratedLloyd(_LloydIteration):
+    """Exact Lloyd iterations whose assignment is :class:`~ebmlab.kernels.argmin_bounds.BoundedNearest`.
+
+    The same stopping rules as :class:`_PlainLloyd` (no label changed, or Σ_k ‖Δw_k‖² ≤ ``tol``). The
+    float64 cluster sums follow the searched blocks: the first search adds every row, later ones
+    move only the rows whose label changed. Between steps the state (centroids, the search's labels
+    and bounds, the sums) is :meth:`state_dict`, so a resumed iteration continues bit for bit. Runs
+    on one process (``y`` is all rows).
+    """
+
+    def __init__(self, y: Tensor, y_sq: Tensor, centers: Tensor, *, tol: float, track_inertia: bool) -> None:
+        self.y, self.y_sq, self.tol, self.track_inertia = y, y_sq, tol, track_inertia
+        self.centers = centers  # (K, D)
+        self.search = BoundedNearest(y, y_sq, centers, observer=self._moved)
+        self.sums = torch.zeros(centers.shape[0], y.shape[1], dtype=torch.float64, device=y.device)
+        self.counts = torch.zeros(centers.shape[0], dtype=torch.float64, device=y.device)
+        self.changed = 0  # labels changed in the current assignment step
+        super().__init__()
+
+    def _moved(self, rows: Tensor, old: Tensor | None, new: Tensor) -> None:
+        """Keep the sums and counts as ``rows`` go from clusters ``old`` (None: nowhere) to ``new``."""
+        count = self.counts.numel()
+        if old is None:
+            add_rows(self.sums, new, rows)
+            self.counts += torch.bincount(new, minlength=count)
+            self.changed += rows.shape[0]
+            return
+        moved = torch.nonzero(old != new).squeeze(1)
+        self.changed += moved.numel()
+        if moved.numel():
+            add_rows(self.sums, new[moved], rows.index_select(0, moved))
+            add_rows(self.sums, old[moved], rows.index_select(0, moved), alpha=-1.0)
+            self.counts += torch.bincount(new[moved], minlength=count)
+            self.counts -= torch.bincount(old[moved], minlength=count)
+
+    def step(self) -> None:
+        """One assignment step (exhaustive at the first, filtered after) and one centroid update."""
+        self.iteration += 1
+        self.changed = 0
+        labels = self.search.update(self.centers)
+        if self.track_inertia:
+            self.history.append(total_inertia(self.y, self.centers, labels))
+        sums, counts = self.sums, self.counts
+        if bool((counts == 0).any()):
+            sums, counts = _relocate(self.y, self.centers, labels, sums.clone(), counts.clone())
+        previous, self.centers = self.centers, _means(sums, counts, self.centers)
+        if self.iteration > 1 and self.changed == 0:
+            self.strict = self.converged = True
+        elif float((self.centers.double() - previous.double()).pow(2).sum()) <= self.tol:
+            self.converged = True
+
+    def _inertia_from_sums(self) -> float | None:
+        """Σ_b ‖y_b − w_{ž_b}‖² from the float64 sums (no pass over the data), or None if inaccurate."""
+        centers = self.centers.double()
+        total_sq = float(self.y_sq.sum(dtype=torch.float64))
+        value = total_sq - 2.0 * float((centers * self.sums).sum()) + float((self.counts * centers.pow(2).sum(1)).sum())
+        if value <= 0 or total_sq > _SUMS_INERTIA_MAX_RATIO * value:
+            return None
+        return value
+
+    def result(self) -> LloydRun:
+        """The run so far; unless strictly converged, labels are re-assigned to the final centroids first."""
+        labels = self.search.labels if self.strict else self.search.update(self.centers)
+        inertia = self._inertia_from_sums()
+        return LloydRun(self.centers, labels, self.iteration, self.converged, tuple(self.history), inertia)
+
+    def state_dict(self) -> dict[str, Any]:
+        search = self.search.state_dict() if self.search.searched else None
+        return {**super().state_dict(), "search": search, "sums": self.sums, "counts": self.counts}
+
+    def load_state_dict(self, saved: dict[str, Any]) -> None:
+        super().load_state_dict(saved)
+        device = self.y.device
+        if saved["search"] is not None:
+            self.search.load_state_dict(saved["search"])
+        self.sums = saved["sums"].to(device=device, dtype=torch.float64, copy=True)
+        self.counts = saved["counts"].to(device=device, dtype=torch.float64, copy=True)
