@@ -113,3 +113,35 @@ def test_numpy_beta_bad_dim_and_infinite_rows():
         assert values[0] == math.inf and values[2] == -math.inf
         expected = -(torch.logsumexp(-beta * torch.tensor([0.0, 1.0]), 0) - math.log(3)) / beta
         assert torch.allclose(values[1], expected, rtol=1e-5)
+
+
+# ------------------------------------------------------------------------- the blocked marginaliser
+
+
+@pytest.mark.parametrize("dtype", [torch.float32, torch.float64])
+@pytest.mark.parametrize("beta", [1e-6, 1e-2, 0.5, 3.0, 1e3, 1e6, math.inf])
+@pytest.mark.parametrize("latent_block", [1, 3, 7, 64])
+def test_blocked_free_energy_equals_the_whole_matrix(dtype, beta, latent_block):
+    from ebmlab.kernels.free_energy import blocked_free_energy
+
+    g = torch.Generator().manual_seed(0)
+    energies = (torch.randn(9, 20, generator=g, dtype=torch.float64) * 5 + 50).to(dtype)
+    energies[1, :] = math.inf  # no allowed latent: F = +inf
+    energies[2, :13] = math.inf  # the first blocks empty, the minimum in a later one
+    energies[3, 5] = -math.inf  # F = −inf
+    energies[4, :] = 7.0  # all equal: F = 7 at every β
+    streamed = blocked_free_energy(lambda r, k: energies[r, k], 9, 20, beta, row_block=4, latent_block=latent_block)
+    whole = free_energy(energies, beta)
+    assert streamed.dtype == dtype
+    assert torch.equal(torch.isinf(streamed), torch.isinf(whole))
+    finite = torch.isfinite(whole)
+    tol = 1e-5 if dtype == torch.float32 else 1e-12
+    assert torch.allclose(streamed[finite], whole[finite], rtol=tol, atol=0)
+
+
+def test_blocked_free_energy_gradient_is_the_softmin():
+    from ebmlab.kernels.free_energy import blocked_free_energy
+
+    energies = torch.randn(5, 11, generator=torch.Generator().manual_seed(1), dtype=torch.float64).requires_grad_()
+    blocked_free_energy(lambda r, k: energies[r, k], 5, 11, 0.7, latent_block=4).sum().backward()
+    assert torch.allclose(energies.grad, softmin(energies.detach(), 0.7), atol=1e-12)

@@ -15,7 +15,7 @@ from abc import ABC, abstractmethod
 import torch
 from torch import Tensor, nn
 
-from .kernels.free_energy import free_energy
+from .kernels.free_energy import blocked_free_energy
 
 __all__ = ["EmptyLatent", "Energy", "FiniteLatent", "GridLatent", "LatentSpace", "OneHotLatent", "RealLatent"]
 
@@ -204,7 +204,14 @@ class Energy(nn.Module, ABC):
         return self.forward(y_rep, z_rep, x_rep).reshape(batch, count)  # (B, K)
 
     def free_energy(self, y: Tensor, beta: float = math.inf, x: Tensor | None = None) -> Tensor:
-        """:math:`F_\\beta(y)` over a finite latent space (see :func:`ebmlab.free_energy`).
+        """:math:`F_\\beta(y)` over a finite latent space, normalised by its size (see :func:`ebmlab.free_energy`).
+
+        .. math:: F_\\beta(y) = -\\frac{1}{\\beta} \\log \\frac{1}{|Z|} \\sum_{z \\in Z} e^{-\\beta E(y, z)}
+
+        so F_β → min_z E as β → ∞ and → the mean energy as β → 0. Computed by the blocked marginaliser
+        :func:`~ebmlab.kernels.free_energy.blocked_free_energy` on :meth:`pairwise`: memory stays at
+        one block of about 4 Mi energies however large Z is. Energies whose latent sum has a closed
+        form (the RBM's hidden units) override this and say how their normalisation differs.
 
         Shape:
             y ``(B, D)`` → ``(B,)``.
@@ -215,4 +222,10 @@ class Energy(nn.Module, ABC):
                 "use a latent inference method for F_inf instead"
             )
         z_values = self.latent.values(device=y.device, dtype=y.dtype)  # (K, d)
-        return free_energy(self.pairwise(y, z_values, x), beta=beta, dim=-1)
+        if y.shape[0] == 0:
+            return y.new_zeros(0)
+
+        def pairwise(rows: slice, latents: slice) -> Tensor:
+            return self.pairwise(y[rows], z_values[latents], None if x is None else x[rows])  # (b, k)
+
+        return blocked_free_energy(pairwise, y.shape[0], self.latent.size, beta)

@@ -25,6 +25,7 @@ from torch import Tensor
 __all__ = [
     "ArgminResult",
     "assign_clusters",
+    "block_sizes",
     "cache_rows",
     "exhaustive_argmin",
     "power_of_two_scale",
@@ -47,6 +48,24 @@ class ArgminResult(NamedTuple):
 
     energy: Tensor
     index: Tensor
+
+
+def block_sizes(
+    num_rows: int, num_latents: int, row_block: int | None = None, latent_block: int | None = None
+) -> tuple[int, int]:
+    """Rows and latent values per block of a ``(B, K)`` energy matrix: the given ones, or about 4 Mi energies.
+
+    Example:
+        >>> block_sizes(100_000, 10), block_sizes(10, 10, latent_block=3)
+        ((419430, 10), (1398101, 3))
+    """
+    if num_rows < 0 or num_latents < 1:
+        raise ValueError(f"need num_rows >= 0 and num_latents >= 1, got {num_rows} and {num_latents}")
+    if latent_block is None:
+        latent_block = min(num_latents, max(1, _BLOCK_ELEMENTS // max(1, min(num_rows, 4096))))
+    if row_block is None:
+        row_block = max(1, _BLOCK_ELEMENTS // latent_block)
+    return row_block, latent_block
 
 
 def exhaustive_argmin(
@@ -78,12 +97,7 @@ def exhaustive_argmin(
         >>> exhaustive_argmin(lambda r, k: E[r, k], 2, 3, row_block=1, latent_block=2)
         ArgminResult(energy=tensor([1., 0.]), index=tensor([1, 0]))
     """
-    if num_rows < 0 or num_latents < 1:
-        raise ValueError(f"need num_rows >= 0 and num_latents >= 1, got {num_rows} and {num_latents}")
-    if latent_block is None:
-        latent_block = min(num_latents, max(1, _BLOCK_ELEMENTS // max(1, min(num_rows, 4096))))
-    if row_block is None:
-        row_block = max(1, _BLOCK_ELEMENTS // latent_block)
+    row_block, latent_block = block_sizes(num_rows, num_latents, row_block, latent_block)
     energies: list[Tensor] = []
     indices: list[Tensor] = []
     for start in range(0, num_rows, row_block):

@@ -15,11 +15,14 @@ from __future__ import annotations
 
 import math
 import numbers
+from collections.abc import Callable
 
 import torch
 from torch import Tensor
 
-__all__ = ["free_energy", "softmin"]
+from .argmin import block_sizes, exhaustive_argmin
+
+__all__ = ["blocked_free_energy", "free_energy", "softmin"]
 
 
 def _check_beta(beta: float) -> float:
@@ -120,3 +123,71 @@ def softmin(energies: Tensor, beta: float, dim: int = -1) -> Tensor:
         index = energies.argmin(dim=dim, keepdim=True)
         return torch.zeros_like(energies).scatter_(dim, index, 1.0)
     return torch.softmax(-beta * energies, dim=dim)
+
+
+def blocked_free_energy(
+    pairwise: Callable[[slice, slice], Tensor],
+    num_rows: int,
+    num_latents: int,
+    beta: float = math.inf,
+    *,
+    row_block: int | None = None,
+    latent_block: int | None = None,
+) -> Tensor:
+    """:func:`free_energy` of every row of an implicit ``(B, K)`` energy matrix, streamed in blocks.
+
+    .. math:: F_\\beta(y_b) = -\\frac{1}{\\beta} \\log \\frac{1}{K} \\sum_{j} \\sum_{k \\in j}
+              e^{-\\beta E_{bk}}, \\qquad F_\\infty(y_b) = \\min_k E_{bk}
+
+    The marginaliser of every finite latent space: ``pairwise(rows, latents)`` gives the ``(b, k)``
+    energies of a block (as for :func:`~ebmlab.kernels.argmin.exhaustive_argmin`, which it is at
+    β = ∞). Each latent block j is reduced with its own minimum m_j to Σ expm1(−β(E − m_j)) and
+    logsumexp(−β(E − m_j)); the blocks are then shifted to the row's minimum m and combined, so the
+    result equals :func:`free_energy` on the whole matrix (the same high/low-temperature forms)
+    while memory stays at one block. Differentiable through ``pairwise``.
+
+    Shape:
+        → ``(B,)``.
+
+    Example:
+        >>> import torch
+        >>> E = torch.tensor([[0.0, 1.0, 4.0, 9.0], [2.0, 2.0, 2.0, 2.0]])
+        >>> streamed = blocked_free_energy(lambda r, k: E[r, k], 2, 4, 0.5, row_block=1, latent_block=3)
+        >>> torch.allclose(streamed, free_energy(E, 0.5))
+        True
+    """
+    beta = _check_beta(beta)
+    if math.isinf(beta):
+        return exhaustive_argmin(pairwise, num_rows, num_latents, row_block=row_block, latent_block=latent_block).energy
+    row_block, latent_block = block_sizes(num_rows, num_latents, row_block, latent_block)
+    parts = []
+    for start in range(0, num_rows, row_block):
+        rows = slice(start, min(start + row_block, num_rows))
+        if latent_block >= num_latents:  # one block: the plain kernel
+            parts.append(free_energy(pairwise(rows, slice(0, num_latents)), beta))
+            continue
+        blocks = []  # (m_j, Σ expm1, logsumexp, n_j) of each latent block, rows (b,)
+        for k0 in range(0, num_latents, latent_block):
+            energies = pairwise(rows, slice(k0, min(k0 + latent_block, num_latents)))  # (b, k)
+            low = energies.amin(dim=1).detach()  # (b,)
+            shift = torch.where(torch.isfinite(low), low, torch.zeros_like(low)).unsqueeze(1)
+            scaled = -beta * (energies - shift)
+            blocks.append((low, torch.expm1(scaled).sum(dim=1), torch.logsumexp(scaled, dim=1), energies.shape[1]))
+        lows = torch.stack([low for low, *_ in blocks])  # (J, b)
+        minimum = lows.amin(dim=0)  # (b,) the row's minimum, ±inf possible
+        anchor = torch.where(torch.isfinite(minimum), minimum, torch.zeros_like(minimum))
+        total_expm1, logs = 0.0, []
+        for low, expm1_sum, log_sum, count in blocks:
+            finite = torch.isfinite(low)
+            delta = torch.where(finite, beta * (low - anchor), torch.zeros_like(low))  # >= 0 where finite
+            shifted = torch.exp(-delta) * expm1_sum + count * torch.expm1(-delta)  # Σ expm1(−β(E − m))
+            total_expm1 = total_expm1 + torch.where(finite | (low < 0), shifted, torch.full_like(shifted, -count))
+            logs.append(torch.where(finite, log_sum - delta, log_sum))
+        mean_expm1 = total_expm1 / num_latents
+        small = torch.log1p(mean_expm1)
+        large = torch.logsumexp(torch.stack(logs), dim=0) - math.log(num_latents)
+        log_mean = torch.where(mean_expm1 > -0.5, small, large)
+        parts.append(anchor - log_mean / beta)
+    if not parts:
+        raise ValueError("num_rows must be >= 1 to marginalise")
+    return torch.cat(parts)

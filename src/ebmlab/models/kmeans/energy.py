@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import math
 
-import torch
 from torch import Tensor, nn
 
 from ..._validation import check_positive
 from ...energy import Energy, OneHotLatent
 from ...inference import ArgminResult
-from ...kernels.argmin import assign_clusters, squared_distance_blocks, squared_distances
-from ...kernels.free_energy import free_energy
+from ...kernels.argmin import assign_clusters, row_norms, squared_distances
+from ...kernels.free_energy import blocked_free_energy
 
 __all__ = ["KMeansEnergy"]
 
@@ -102,6 +101,12 @@ class KMeansEnergy(Energy):
         self._check_y(y)
         if math.isinf(beta):
             return self.assign(y).energy
+        if y.shape[0] == 0:
+            return y.new_zeros(0)
         centroids = self.centroids.to(y.dtype)
-        parts = [free_energy(block, beta) for _, block in squared_distance_blocks(y, centroids)]
-        return torch.cat(parts) if parts else y.new_zeros(0)
+        y_sq, c_sq = row_norms(y), (centroids * centroids).sum(dim=1)
+
+        def pairwise(rows: slice, latents: slice) -> Tensor:
+            return squared_distances(y[rows], centroids[latents], y_sq=y_sq[rows], centroids_sq=c_sq[latents])
+
+        return blocked_free_energy(pairwise, y.shape[0], centroids.shape[0], beta)
