@@ -213,11 +213,16 @@ def _initial_centers(y: Tensor, n_clusters: int, init: Any, generator: torch.Gen
 
 
 def _seeds(random_state: Any, count: int) -> list[int]:
-    """One seed per restart; the first ``m`` seeds do not depend on ``count`` for an int or RandomState."""
+    """One seed per restart; the first ``m`` seeds do not depend on ``count`` for an int or RandomState.
+
+    ``None`` draws fresh entropy from the operating system, never numpy's global state.
+    """
     from sklearn.utils import check_random_state
 
     if isinstance(random_state, torch.Generator):
         return [int(torch.randint(2**62, (1,), generator=random_state)) for _ in range(count)]
+    if random_state is None:
+        random_state = int(np.random.SeedSequence().generate_state(1)[0])
     rng = check_random_state(random_state)
     return [int(s) for s in rng.randint(0, 2**31 - 1, size=count)]
 
@@ -501,7 +506,7 @@ def k_means(
         tol: relative tolerance on the centroid shift (0: stop only when labels stop changing).
         algorithm: ``"lloyd"`` (plain: every distance, by :func:`ebmlab.exhaustive_argmin`),
             ``"accelerated"`` (exact triangle-inequality filtering, same assignments), or ``"auto"``.
-        random_state: int, numpy RandomState, torch.Generator or None.
+        random_state: int, numpy RandomState, torch.Generator or None (fresh entropy from the operating system).
         device: torch device; default: the tensor's device, or CPU for numpy input.
         track_inertia: record the inertia of every assignment step (one extra pass per iteration).
         distributed: under torchrun's process group, share the iterations over its processes, each
