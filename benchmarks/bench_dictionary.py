@@ -43,7 +43,7 @@ def main() -> None:
 
     rows = []
     start = time.perf_counter()
-    ours = SparseCoding(atoms, alpha=alpha, max_iter=passes, batch_size=batch, seed=0).fit(train)
+    ours = SparseCoding(atoms, alpha=alpha, max_iter=passes, batch_size=batch, random_state=0).fit(train)
     rows.append(("ebmlab SparseCoding (FISTA + BCD)", time.perf_counter() - start, ours.components_))
     for algorithm in ("lars", "cd"):
         peer = MiniBatchDictionaryLearning(

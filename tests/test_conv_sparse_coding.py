@@ -8,6 +8,7 @@ import math
 import numpy as np
 import pytest
 import torch
+from sklearn.exceptions import NotFittedError
 
 from ebmlab.data import DataFileError, local_contrast_normalize
 from ebmlab.data.images import load_images
@@ -68,7 +69,9 @@ def _digits():
 
 def test_filter_learning_lowers_the_energy_and_keeps_unit_filters():
     images = _digits()
-    model = ConvSparseCoding(n_filters=6, kernel_size=3, alpha=0.3, max_iter=6, steps_per_epoch=4, crop=8, lr=0.05)
+    model = ConvSparseCoding(
+        n_components=6, kernel_size=3, alpha=0.3, max_iter=6, steps_per_epoch=4, crop=8, lr=0.05, random_state=0
+    )
     model.fit(images)
     assert len(model.losses_) == 6
     assert model.losses_[-1] < model.losses_[0]
@@ -77,12 +80,56 @@ def test_filter_learning_lowers_the_energy_and_keeps_unit_filters():
     codes = model.transform(images[:2])
     assert codes.shape == (2, 6, 6, 6)
     assert model.inverse_transform(codes).shape == (2, 1, 8, 8)
+    assert model.n_iter_ == 6 and model.n_features_in_ == 1
+    assert isinstance(model.components_, torch.Tensor) and model.components_.shape == (6, 9)  # (K, C·k·k)
+    assert torch.equal(model.components_, model.filters_.flatten(1))
+
+
+def test_numpy_in_numpy_out_and_components_are_the_flattened_filters():
+    images = _digits()[:16].double().repeat(1, 2, 1, 1).numpy()  # (16, 2, 8, 8) float64, two channels
+    model = ConvSparseCoding(4, 3, max_iter=2, steps_per_epoch=2, crop=8, random_state=0).fit(images)
+    assert model.filters_.dtype == torch.float64  # trained in the images' precision
+    assert isinstance(model.components_, np.ndarray) and model.components_.shape == (4, 2 * 3 * 3)
+    assert model.components_.dtype == np.float64 and model.n_features_in_ == 2
+    np.testing.assert_array_equal(model.components_, model.filters_.flatten(1).numpy())
+    codes = model.transform(images[:3])
+    assert isinstance(codes, np.ndarray) and codes.dtype == np.float64 and codes.shape == (3, 4, 6, 6)
+    back = model.inverse_transform(codes)
+    assert isinstance(back, np.ndarray) and back.shape == (3, 2, 8, 8)
+    tensor_codes = model.transform(torch.from_numpy(images[:3]))
+    assert isinstance(tensor_codes, torch.Tensor) and isinstance(model.inverse_transform(tensor_codes), torch.Tensor)
+    with pytest.raises(ValueError, match="C=2 channels like the fitted filters"):
+        model.transform(images[:3, :1])
+    with pytest.raises(ValueError, match="C=2 channels like the fitted filters"):
+        model.partial_fit(images[:3, :1])
+    with pytest.raises(ValueError, match=r"codes must be code maps \(B, K, H', W'\) with K=4"):
+        model.inverse_transform(codes[:, :2])
+    with pytest.raises(ValueError, match=r"X must be images of shape \(N, C, H, W\)"):
+        model.fit(images.reshape(16, -1))
+    refit = ConvSparseCoding(4, 3, max_iter=1, steps_per_epoch=1, crop=8, random_state=0).fit(images[:, :1])
+    assert refit.n_features_in_ == 1  # a new fit starts afresh, whatever the channels before
+
+
+def test_an_image_estimator_for_scikit_learn_tools():
+    from sklearn.base import clone
+    from sklearn.utils import get_tags
+
+    model = ConvSparseCoding(n_components=5, kernel_size=3, random_state=0)
+    assert not get_tags(model).input_tags.two_d_array  # X is images: scikit-learn's 2-D checks skip it
+    assert clone(model).get_params() == model.get_params()
+    assert "n_components" in model.get_params() and "n_filters" not in model.get_params()
+    images = _digits()[:8]
+    fitted = clone(model).set_params(max_iter=1, steps_per_epoch=1, crop=8)
+    assert fitted.fit_transform(images).shape == (8, 5, 6, 6)
+    first, second = (clone(fitted).fit(images).filters_ for _ in range(2))
+    assert torch.equal(first, second)  # an int random_state repeats a fit
 
 
 def test_fit_and_the_recipe_run_the_same_epochs():
     recipe = ConvSparseCodingRecipe(ConvSparseCodingConfig(**SMALL, epochs=3))
     train(recipe, progress=False)
-    model = ConvSparseCoding(6, 3, alpha=0.3, max_iter=3, steps_per_epoch=4, lr=0.05).fit(recipe.images)
+    model = ConvSparseCoding(6, 3, alpha=0.3, max_iter=3, steps_per_epoch=4, lr=0.05, random_state=0)
+    model.fit(recipe.images)  # the recipe's --seed 0 is the estimator's random_state
     assert torch.equal(recipe.model().filters_, model.filters_)
     assert recipe.model().losses_ == model.losses_
     metrics = recipe.evaluate()
@@ -92,26 +139,26 @@ def test_fit_and_the_recipe_run_the_same_epochs():
 
 def test_partial_fit_resumes_exactly_from_the_state():
     images = _digits()
-    straight = ConvSparseCoding(6, 3, alpha=0.3, steps_per_epoch=3, lr=0.05, seed=4)
+    straight = ConvSparseCoding(6, 3, alpha=0.3, steps_per_epoch=3, lr=0.05, random_state=4)
     for _ in range(4):
         straight.partial_fit(images)
-    first = ConvSparseCoding(6, 3, alpha=0.3, steps_per_epoch=3, lr=0.05, seed=4)
+    first = ConvSparseCoding(6, 3, alpha=0.3, steps_per_epoch=3, lr=0.05, random_state=4)
     first.partial_fit(images).partial_fit(images)
     state = first.state_dict()
     first.partial_fit(images)  # work done after the state was taken is not replayed below
-    resumed = ConvSparseCoding(6, 3, alpha=0.3, steps_per_epoch=3, lr=0.05, seed=4).load_state_dict(state)
+    resumed = ConvSparseCoding(6, 3, alpha=0.3, steps_per_epoch=3, lr=0.05, random_state=4).load_state_dict(state)
     resumed.partial_fit(images).partial_fit(images)
     assert torch.equal(resumed.filters_, straight.filters_)
-    assert resumed.losses_ == straight.losses_
-    with pytest.raises(ValueError, match="not fitted"):
+    assert resumed.losses_ == straight.losses_ and resumed.n_iter_ == 4
+    with pytest.raises(NotFittedError, match="not fitted"):
         ConvSparseCoding().state_dict()
 
 
 def test_too_large_a_fista_step_diverges_and_names_the_step_size():
     images = _digits()
     with pytest.raises(FloatingPointError, match="lower step_size"):
-        ConvSparseCoding(4, 3, max_iter=2, steps_per_epoch=2, step_size=1.0).fit(images)
-    model = ConvSparseCoding(4, 3, steps_per_epoch=2, step_size=1.0).partial_fit(images)
+        ConvSparseCoding(4, 3, max_iter=2, steps_per_epoch=2, step_size=1.0, random_state=0).fit(images)
+    model = ConvSparseCoding(4, 3, steps_per_epoch=2, step_size=1.0, random_state=0).partial_fit(images)
     assert not math.isfinite(model.losses_[-1])
     assert torch.isfinite(model.filters_).all()  # the diverged step did not touch the filters
     recipe = ConvSparseCodingRecipe(ConvSparseCodingConfig(**SMALL, epochs=2, step_size=1.0))

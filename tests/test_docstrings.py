@@ -29,8 +29,6 @@ PENDING = {
     "ebmlab.models.rbm.training.ContrastiveStep",
     "ebmlab.models.rbm.training.RBMSettings",
     "ebmlab.models.rbm.training.RBMVelocity",
-    # models/sparse_coding.py
-    "ebmlab.models.sparse_coding.LectureExample",
     # models/vae.py
     "ebmlab.models.vae.GaussianPosterior",
     "ebmlab.models.vae.Likelihood",

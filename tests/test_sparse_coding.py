@@ -7,6 +7,7 @@ import signal
 import numpy as np
 import pytest
 import torch
+from sklearn.exceptions import NotFittedError
 
 import ebmlab
 from ebmlab.data import image_patches
@@ -24,8 +25,9 @@ def _digits(n=400):
 
 def test_fit_lowers_the_energy_and_keeps_unit_atoms():
     X = _digits()
-    model = SparseCoding(n_components=24, alpha=0.5, max_iter=4, batch_size=64, seed=1).fit(X)
-    assert model.components_.shape == (24, 64)
+    model = SparseCoding(n_components=24, alpha=0.5, max_iter=4, batch_size=64, random_state=1).fit(X)
+    assert isinstance(model.components_, np.ndarray) and model.components_.shape == (24, 64)
+    assert model.components_.dtype == np.float32 and model.n_features_in_ == 64  # X's precision
     np.testing.assert_allclose(np.linalg.norm(model.components_, axis=1), 1.0, atol=1e-5)
     assert model.objective_[-1] < model.objective_[0]
     assert model.n_iter_ == 4 and model.n_steps_ == 4 * 7
@@ -41,7 +43,9 @@ def test_fit_lowers_the_energy_and_keeps_unit_atoms():
 
 def test_full_batch_is_alternating_minimisation_and_monotone():
     X = _digits(200)
-    model = SparseCoding(n_components=16, alpha=0.5, max_iter=8, batch_size=None, fit_encode_tol=1e-8).fit(X)
+    model = SparseCoding(
+        n_components=16, alpha=0.5, max_iter=8, batch_size=None, fit_encode_tol=1e-8, random_state=0
+    ).fit(X)
     objective = np.array(model.objective_)
     assert (np.diff(objective) <= 1e-4 * objective[:-1]).all()  # exact BCD + exact codes: no increase
 
@@ -52,7 +56,7 @@ def test_held_out_objective_matches_scikit_learn_minibatch_dictionary_learning()
     X = image_patches(3000, 6, seed=0)
     train, test = X[:2500], X[2500:]
     alpha, atoms = 0.3, 36
-    ours = SparseCoding(atoms, alpha=alpha, max_iter=3, batch_size=128, seed=0).fit(train)
+    ours = SparseCoding(atoms, alpha=alpha, max_iter=3, batch_size=128, random_state=0).fit(train)
     peer = MiniBatchDictionaryLearning(
         atoms, alpha=alpha / 2, batch_size=128, max_iter=3, fit_algorithm="cd", random_state=0
     ).fit(train)
@@ -67,7 +71,7 @@ def test_held_out_objective_matches_scikit_learn_minibatch_dictionary_learning()
 
 def test_top2_training_uses_two_atoms_and_its_energy():
     X = _digits(150)
-    model = SparseCoding(n_components=10, alpha=0.3, max_iter=3, batch_size=None, refit="top2").fit(X)
+    model = SparseCoding(n_components=10, alpha=0.3, max_iter=3, batch_size=None, refit="top2", random_state=0).fit(X)
     result = model.encode(X)
     assert ((result.codes != 0).sum(dim=1) <= 2).all()
     full = sparse_encode(X, model.dictionary_, 0.3, max_iter=1000, tol=1e-6)
@@ -115,13 +119,19 @@ def test_augment_with_ones():
 
 def test_partial_fit_and_bad_input():
     X = _digits(100)
-    model = SparseCoding(n_components=8, alpha=0.2)
-    with pytest.raises(ValueError, match="not fitted"):
+    model = SparseCoding(n_components=8, alpha=0.2, random_state=0)
+    with pytest.raises(NotFittedError, match="not fitted"):
         model.transform(X)
     model.partial_fit(X[:50]).partial_fit(X[50:])
     assert model.n_steps_ == 2
-    with pytest.raises(ValueError, match="must have 64 features"):
+    with pytest.raises(ValueError, match="X has 10 features, but SparseCoding is expecting 64"):
         model.transform(X[:, :10])
+    with pytest.raises(ValueError, match="X has 10 features, but SparseCoding is expecting 64"):
+        model.transform(torch.from_numpy(X[:, :10]))
+    with pytest.raises(ValueError, match="codes must have 8 features"):
+        model.inverse_transform(np.zeros((2, 5)))
+    with pytest.raises(ValueError, match="dtype must be None, torch.float32 or torch.float64"):
+        SparseCoding(dtype=torch.int64).fit(X)
     bad = X.copy()
     bad[0, 0] = np.nan
     with pytest.raises(ValueError, match="NaN"):
@@ -148,17 +158,69 @@ def test_fit_raises_when_the_codes_diverge():
 
 def test_state_dict_round_trip_continues_the_same_training():
     X = _digits(200)
-    straight = SparseCoding(n_components=12, alpha=0.3, batch_size=32, seed=2).initialize(X)
+    straight = SparseCoding(n_components=12, alpha=0.3, batch_size=32, random_state=2).initialize(X)
     for _ in range(3):
         straight.fit_epoch(X)
-    first = SparseCoding(n_components=12, alpha=0.3, batch_size=32, seed=2).initialize(X)
+    first = SparseCoding(n_components=12, alpha=0.3, batch_size=32, random_state=2).initialize(X)
     first.fit_epoch(X)
-    resumed = SparseCoding(n_components=12, alpha=0.3, batch_size=32, seed=2)
+    resumed = SparseCoding(n_components=12, alpha=0.3, batch_size=32, random_state=2)
     resumed.load_state_dict(first.state_dict())
     resumed.fit_epoch(X)
     resumed.fit_epoch(X)
     assert torch.equal(straight.dictionary_, resumed.dictionary_)
     assert straight.objective_ == resumed.objective_ and resumed.n_iter_ == 3 and resumed.n_steps_ == 3 * 7
+    assert resumed.n_features_in_ == 64
+    np.testing.assert_array_equal(resumed.components_, resumed.dictionary_.T.numpy())  # numpy, as the X of fit_epoch
+
+
+def test_numpy_in_numpy_out_tensor_in_tensor_out_in_the_input_precision():
+    X = _digits(120).astype(np.float64)
+    model = SparseCoding(n_components=6, alpha=0.3, max_iter=2, batch_size=40, random_state=0).fit(X)
+    assert model.dictionary_.dtype == torch.float64 and model.components_.dtype == np.float64
+    assert model.components_.flags.c_contiguous
+    codes = model.transform(X[:5])
+    assert isinstance(codes, np.ndarray) and codes.dtype == np.float64
+    assert isinstance(model.inverse_transform(codes), np.ndarray)
+    tensor_codes = model.transform(torch.from_numpy(X[:5]).float())  # a float32 tensor: float32 codes
+    assert isinstance(tensor_codes, torch.Tensor) and tensor_codes.dtype == torch.float32
+    assert isinstance(model.inverse_transform(tensor_codes), torch.Tensor)
+    np.testing.assert_allclose(tensor_codes.numpy(), codes, atol=1e-4)
+    # components_ is a copy: changing it does not change the model
+    model.components_[:] = 0
+    assert float(model.dictionary_.abs().sum()) > 0
+    # the kind follows the last training call; dtype fixes the precision whatever the input's
+    refit = SparseCoding(n_components=6, alpha=0.3, max_iter=1, random_state=0, dtype=torch.float32)
+    refit.fit(torch.from_numpy(X))
+    assert isinstance(refit.components_, torch.Tensor) and refit.components_.dtype == torch.float32
+    assert refit.transform(X[:2]).dtype == np.float32
+
+
+def test_random_state_like_scikit_learn():
+    X = _digits(100)
+
+    def fit(random_state):
+        return SparseCoding(n_components=8, alpha=0.3, max_iter=1, batch_size=25, random_state=random_state).fit(X)
+
+    np.testing.assert_array_equal(fit(3).components_, fit(3).components_)
+    assert not np.array_equal(fit(3).components_, fit(4).components_)
+    assert not np.array_equal(fit(None).components_, fit(None).components_)  # fresh entropy each fit
+    rng = np.random.RandomState(3)
+    assert not np.array_equal(fit(rng).components_, fit(rng).components_)  # a RandomState is drawn from
+    with pytest.raises(ValueError, match="cannot be used to seed"):
+        fit("seed")
+
+
+def test_an_estimator_for_scikit_learn_tools():
+    from sklearn.base import clone
+    from sklearn.pipeline import make_pipeline
+    from sklearn.preprocessing import StandardScaler
+
+    model = SparseCoding(n_components=5, random_state=0, dtype=torch.float64)
+    assert clone(model).get_params() == model.get_params()
+    assert model.set_params(alpha=0.4).alpha == 0.4
+    assert "random_state" in model.get_params() and "seed" not in model.get_params()
+    pipeline = make_pipeline(StandardScaler(), SparseCoding(n_components=5, max_iter=1, random_state=0))
+    assert pipeline.fit_transform(_digits(60)).shape == (60, 5)
 
 
 # ------------------------------------------------------------------------------ the recipe
@@ -175,7 +237,8 @@ def test_recipe_trains_one_epoch_per_unit_and_evaluates_on_held_out_rows():
     coder = recipe.model()
     assert result.step == 3 and coder.n_iter_ == 3 and coder.n_steps_ == 3 * 6  # 360 training rows, batch 64
     assert coder.objective_[-1] < coder.objective_[0]
-    np.testing.assert_allclose(np.linalg.norm(coder.components_, axis=1), 1.0, atol=1e-5)
+    assert isinstance(coder.components_, torch.Tensor)  # the recipe trains on tensors
+    torch.testing.assert_close(coder.components_.norm(dim=1), torch.ones(16))
     metrics = recipe.evaluate()
     assert metrics["held_out_energy"] == pytest.approx(recipe.held_out[-1])
     assert 0 < metrics["nonzero_codes"] <= 16

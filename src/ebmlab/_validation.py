@@ -103,3 +103,67 @@ def to_caller(tensor: Tensor, like: Any) -> Any:
     if isinstance(like, Tensor):
         return tensor
     return tensor.detach().cpu().numpy()
+
+
+_FLOATS = (torch.float32, torch.float64)
+
+
+def float_tensor(data: Any, name: str) -> Tensor:
+    """A tensor of ``data`` (numpy or torch), float32 or float64: other floats and integers become float32."""
+    tensor = as_tensor(data, name)
+    return tensor if tensor.dtype in _FLOATS else tensor.to(torch.float32)
+
+
+def random_seeds(random_state: Any, count: int) -> list[int]:
+    """``count`` integer seeds from a scikit-learn ``random_state`` (int, RandomState, torch.Generator, None).
+
+    An int or a :class:`numpy.random.RandomState` goes through :func:`sklearn.utils.check_random_state`
+    (a RandomState is advanced, as in scikit-learn; the first m seeds do not depend on ``count``); a
+    torch.Generator is drawn from; None draws fresh entropy from the operating system, never numpy's
+    global state.
+    """
+    if isinstance(random_state, torch.Generator):
+        return [int(torch.randint(2**62, (1,), generator=random_state)) for _ in range(count)]
+    if random_state is None:
+        return [int(seed) for seed in np.random.SeedSequence().generate_state(count, dtype=np.uint64) >> 2]
+    from sklearn.utils import check_random_state
+
+    rng = check_random_state(random_state)
+    return [int(seed) for seed in rng.randint(0, 2**31 - 1, size=count)]
+
+
+def estimator_matrix(
+    estimator: Any,
+    X: Any,
+    *,
+    reset: bool,
+    dtype: torch.dtype | None = None,
+    device: str | torch.device | None = None,
+) -> Tensor:
+    """X for a scikit-learn style estimator as a finite ``(B, D)`` float tensor.
+
+    Tensors are checked here (float32/float64 kept, other dtypes become float32, ``device`` None keeps
+    theirs); anything else goes through scikit-learn's ``validate_data`` (float64/float32 kept, the
+    rest float64). With ``reset`` the number of features is recorded in ``n_features_in_``, else it
+    must match. ``dtype`` None computes in the input's precision.
+    """
+    if isinstance(X, Tensor):
+        data = float_tensor(X, "X")
+        check_matrix(data, "X")
+        if reset:
+            estimator.n_features_in_ = data.shape[1]
+        elif data.shape[1] != estimator.n_features_in_:
+            raise ValueError(
+                f"X has {data.shape[1]} features, but {type(estimator).__name__} is expecting "
+                f"{estimator.n_features_in_} features as input."
+            )
+        check_finite(data, "X")
+    else:
+        from sklearn.utils.validation import validate_data
+
+        array = validate_data(estimator, X, reset=reset, dtype=[np.float64, np.float32], order="C")
+        if not array.flags.writeable:
+            array = array.copy()
+        data = torch.from_numpy(array)
+    target = resolve_device(device) if device is not None else data.device
+    return data.to(device=target, dtype=dtype if dtype is not None else data.dtype)

@@ -23,9 +23,19 @@ from typing import Any
 
 import torch
 import torch.nn.functional as F
+from sklearn.base import BaseEstimator, TransformerMixin
 from torch import Tensor, nn
 
-from .._validation import as_tensor, check_finite, check_int, check_positive, resolve_device
+from .._validation import (
+    as_tensor,
+    check_finite,
+    check_int,
+    check_positive,
+    float_tensor,
+    random_seeds,
+    resolve_device,
+    to_caller,
+)
 from ..energy import Energy, RealLatent
 from ..inference.proximal import ProximalSplit
 from ..kernels.proximal import (
@@ -256,42 +266,68 @@ class ConvSparseCodingEnergy(Energy):
         return _dual_gap(images, residual, F.conv2d(residual, filters), codes, self.alpha, energy)
 
 
-class ConvSparseCoding:
-    """Learn K unit-norm filters k × k by alternating convolutional FISTA and Adam on the filters.
+class ConvSparseCoding(TransformerMixin, BaseEstimator):
+    """Learn K unit-norm filters k × k on images by alternating convolutional FISTA and Adam on the filters.
+
+    Minimises the mean free energy of crops y of the images over unit filters,
+
+    .. math:: \\mathcal{L}(f) = \\mathrm{mean}_y \\min_z \\big\\|y - \\textstyle\\sum_j f_j * z_j\\big\\|_2^2
+              + \\alpha \\|z\\|_1, \\qquad \\|f_j\\|_2 = 1 .
 
     One epoch (:meth:`partial_fit`) is ``steps_per_epoch`` steps; each draws ``batch_size`` random
     ``crop × crop`` crops, codes them (FISTA from zero codes, ``encode_max_iter`` iterations), takes
     one Adam step on the filters for E(y, ž) with the codes fixed, and renormalises every filter.
     :meth:`fit` runs ``max_iter`` epochs from random filters.
 
+    A scikit-learn estimator whose X is a stack of images ``(N, C, H, W)``, not a 2-D matrix: its
+    tags say so (``input_tags.two_d_array = False``), so scikit-learn's estimator checks, which feed
+    2-D data, skip it. Accepts numpy arrays and torch tensors and returns the caller's kind.
+
     Args:
-        n_filters: K.
+        n_components: K, the number of filters.
         kernel_size: k.
         alpha: α ≥ 0, the weight of ‖z‖₁.
-        max_iter: epochs of :meth:`fit`.
+        max_iter: the number of epochs of :meth:`fit` (each ``steps_per_epoch`` Adam steps).
         steps_per_epoch, batch_size, crop: as above (crops larger than the images are the images).
         lr: Adam's learning rate on the filters.
         step_size: a fixed FISTA step s on the codes; None takes s = 1/L with L = 2λ_max(DecᵀDec)
             from power iteration on every batch. Steps beyond 1/L may diverge (beyond 2/L they do).
         encode_max_iter: FISTA iterations per batch.
-        seed: the seed of the generator that draws the first filters and every crop.
-        device: where the filters and the images live.
+        random_state: an int, a :class:`numpy.random.RandomState` or None, as in scikit-learn: it
+            seeds the generator that draws the first filters and every crop (through
+            :func:`sklearn.utils.check_random_state`); None draws fresh entropy on every :meth:`fit`.
+        device: where to compute; None: the device of a tensor ``X`` (the CPU for other input).
 
-    Fitted attributes: ``filters_`` ``(K, C, k, k)``, ``losses_`` (mean energy of each epoch) and the
-    training state :meth:`state_dict` saves (Adam's moments, the generator).
+    Training runs in the precision of the first training images (float32 or float64; other input
+    becomes float32); :meth:`transform` and :meth:`inverse_transform` in that of their input.
+
+    Attributes:
+        components_: the filters flattened, ``(K, C·k·k)``, of the kind of the images of the last
+            training call (numpy or torch); a copy, renewed by every training call.
+        filters_: the filters ``(K, C, k, k)`` as a tensor (detached from Adam's parameter).
+        n_features_in_: C, the channels of the training images (their second axis; H and W may
+            differ from image to image).
+        n_iter_: epochs done; losses_: the mean energy of each epoch.
+        generator_, optimizer_: the training state :meth:`state_dict` saves (with the filters).
+
+    Shape:
+        X ``(B, C, H, W)`` → :meth:`transform` ``(B, K, H − k + 1, W − k + 1)`` → :meth:`inverse_transform`
+        ``(B, C, H, W)``.
 
     Example:
         >>> images = torch.randn(2, 1, 24, 24, generator=torch.Generator().manual_seed(0))
-        >>> model = ConvSparseCoding(4, 5, steps_per_epoch=1, max_iter=1, crop=12, encode_max_iter=5)
-        >>> model.fit(images).filters_.shape
-        torch.Size([4, 1, 5, 5])
+        >>> model = ConvSparseCoding(4, 5, steps_per_epoch=1, max_iter=1, crop=12, encode_max_iter=5, random_state=0)
+        >>> model.fit(images).filters_.shape, model.components_.shape
+        (torch.Size([4, 1, 5, 5]), torch.Size([4, 25]))
         >>> len(model.partial_fit(images).losses_)  # one more epoch
         2
+        >>> model.transform(images.numpy()).shape  # numpy in, numpy out
+        (2, 4, 20, 20)
     """
 
     def __init__(
         self,
-        n_filters: int = 16,
+        n_components: int = 16,
         kernel_size: int = 8,
         *,
         alpha: float = 0.5,
@@ -302,49 +338,83 @@ class ConvSparseCoding:
         lr: float = 0.01,
         step_size: float | None = None,
         encode_max_iter: int = 50,
-        seed: int = 0,
+        random_state: Any = None,
         device: str | torch.device | None = None,
     ) -> None:
-        self.n_filters, self.kernel_size, self.alpha = n_filters, kernel_size, alpha
-        self.max_iter, self.steps_per_epoch, self.batch_size = max_iter, steps_per_epoch, batch_size
-        self.crop, self.lr, self.step_size, self.encode_max_iter = crop, lr, step_size, encode_max_iter
-        self.seed, self.device = seed, device
+        self.n_components = n_components
+        self.kernel_size = kernel_size
+        self.alpha = alpha
+        self.max_iter = max_iter
+        self.steps_per_epoch = steps_per_epoch
+        self.batch_size = batch_size
+        self.crop = crop
+        self.lr = lr
+        self.step_size = step_size
+        self.encode_max_iter = encode_max_iter
+        self.random_state = random_state
+        self.device = device
 
-    def _validate_params(self) -> torch.device:
-        for name in ("n_filters", "kernel_size", "max_iter", "steps_per_epoch", "batch_size", "crop"):
+    def __sklearn_tags__(self):  # noqa: ANN204 - sklearn's Tags
+        tags = super().__sklearn_tags__()
+        tags.input_tags.two_d_array = False  # X is images (N, C, H, W): the 2-D checks do not apply
+        if tags.transformer_tags is not None:
+            tags.transformer_tags.preserves_dtype = ["float64", "float32"]
+        return tags
+
+    def _validate_params(self) -> None:
+        for name in ("n_components", "kernel_size", "max_iter", "steps_per_epoch", "batch_size", "crop"):
             check_int(getattr(self, name), name)
         check_int(self.encode_max_iter, "encode_max_iter")
         check_positive(self.alpha, "alpha", strict=False)
+        if not math.isfinite(self.alpha):
+            raise ValueError(f"alpha must be finite, got alpha={self.alpha}")
         check_positive(self.lr, "lr")
         if self.step_size is not None:
             check_positive(self.step_size, "step_size")
-        if isinstance(self.seed, bool) or not isinstance(self.seed, int):
-            raise TypeError(f"seed must be an integer, got {type(self.seed).__name__} {self.seed!r}")
-        return resolve_device(self.device)
+        resolve_device(self.device)
 
-    def _check_images(self, images: Any) -> Tensor:
-        device = self._validate_params()
-        data = as_tensor(images, "images", dtype=torch.float32, device=device)
+    def _images(self, X: Any, name: str = "X") -> Tensor:
+        """X as a finite ``(N, C, H, W)`` tensor, float32 or float64, on ``device`` (None: where it is)."""
+        data = float_tensor(X, name)
         if data.ndim != 4:
-            raise ValueError(f"images must be (N, C, H, W), got shape {tuple(data.shape)}")
+            raise ValueError(f"{name} must be images of shape (N, C, H, W), got shape {tuple(data.shape)}")
         if data.shape[0] == 0:
-            raise ValueError(f"images must hold at least one image, got shape {tuple(data.shape)}")
-        check_finite(data, "images")
+            raise ValueError(f"{name} must hold at least one image, got shape {tuple(data.shape)}")
+        check_finite(data, name)
+        return data.to(resolve_device(self.device) if self.device is not None else data.device)
+
+    def _training_images(self, X: Any, *, new: bool) -> Tensor:
+        """Validated training images (at least k × k, crops too); unless ``new`` (a fresh start),
+        with the fitted filters' channels, on their device and in their precision."""
+        self._validate_params()
+        data = self._images(X)
         if min(self.crop, data.shape[2], data.shape[3]) < self.kernel_size:
             raise ValueError(
                 f"images of size {tuple(data.shape[2:])} (crop={self.crop}) are smaller than "
                 f"kernel_size={self.kernel_size}"
             )
+        if not new:
+            self._check_channels(data, "X")
+            data = data.to(device=self._filters.device, dtype=self._filters.dtype)
         return data
 
-    def _start(self, channels: int, device: torch.device) -> None:
-        """Random unit filters drawn from a generator seeded with ``seed``, a fresh Adam, no epochs yet."""
-        self.generator_ = torch.Generator().manual_seed(self.seed)
-        shape = (self.n_filters, channels, self.kernel_size, self.kernel_size)
-        filters = torch.randn(shape, generator=self.generator_).to(device)  # (K, C, k, k)
+    def _check_channels(self, data: Tensor, name: str) -> None:
+        if data.shape[1] != self.n_features_in_:
+            raise ValueError(
+                f"{name} must have C={self.n_features_in_} channels like the fitted filters, "
+                f"got shape {tuple(data.shape)}"
+            )
+
+    def _start(self, data: Tensor) -> None:
+        """Random unit filters drawn from a generator seeded from ``random_state``, a fresh Adam, no epochs yet."""
+        self.generator_ = torch.Generator().manual_seed(random_seeds(self.random_state, 1)[0])
+        shape = (self.n_components, data.shape[1], self.kernel_size, self.kernel_size)
+        filters = torch.randn(shape, generator=self.generator_, dtype=data.dtype).to(data.device)  # (K, C, k, k)
         self._filters = unit_norm_atoms(filters, atom_dim=0).requires_grad_(True)
         self.optimizer_ = torch.optim.Adam([self._filters], lr=self.lr)
+        self.n_features_in_ = data.shape[1]
         self.losses_: list[float] = []
+        self.n_iter_ = 0
 
     def _epoch(self, data: Tensor) -> None:
         """``steps_per_epoch`` filter updates on crops of validated ``data`` ``(N, C, H, W)``.
@@ -355,7 +425,8 @@ class ConvSparseCoding:
         filters, generator = self._filters, self.generator_
         crop = min(self.crop, data.shape[2], data.shape[3])
         lipschitz = None if self.step_size is None else 1.0 / self.step_size
-        total = torch.zeros((), device=filters.device)
+        total = torch.zeros((), dtype=filters.dtype, device=filters.device)
+        self.n_iter_ += 1
         for _ in range(self.steps_per_epoch):
             which = torch.randint(data.shape[0], (self.batch_size,), generator=generator)
             top = torch.randint(data.shape[2] - crop + 1, (self.batch_size,), generator=generator)
@@ -384,14 +455,19 @@ class ConvSparseCoding:
             total += loss.detach()
         self.losses_.append(float(total) / self.steps_per_epoch)
 
-    def fit(self, images: Any) -> ConvSparseCoding:
-        """Learn filters from images ``(N, C, H, W)``: ``max_iter`` epochs from random unit filters.
+    def _set_components(self, like: Any) -> None:
+        """``components_`` = the filters flattened ``(K, C·k·k)``, a copy of the kind of ``like``."""
+        self.components_ = to_caller(self.filters_.flatten(1).clone(), like)
+
+    def fit(self, X: Any, y: Any = None) -> ConvSparseCoding:
+        """Learn filters from images X ``(N, C, H, W)``: ``max_iter`` epochs from random unit filters;
+        ``y`` is ignored (scikit-learn convention).
 
         Raises:
             FloatingPointError: an epoch's mean energy is not finite (lower ``step_size``).
         """
-        data = self._check_images(images)
-        self._start(data.shape[1], data.device)
+        data = self._training_images(X, new=True)
+        self._start(data)
         for epoch in range(self.max_iter):
             self._epoch(data)
             if not math.isfinite(self.losses_[-1]):
@@ -399,23 +475,21 @@ class ConvSparseCoding:
                     f"convolutional sparse coding diverged at epoch {epoch + 1}: mean energy {self.losses_[-1]}; "
                     f"lower step_size (now {self.step_size})"
                 )
+        self._set_components(X)
         return self
 
-    def partial_fit(self, images: Any) -> ConvSparseCoding:
-        """One more epoch on images ``(N, C, H, W)``; the first call starts from random unit filters.
+    def partial_fit(self, X: Any, y: Any = None) -> ConvSparseCoding:
+        """One more epoch on images X ``(N, C, H, W)``; the first call starts from random unit filters.
 
         Its mean energy is appended to ``losses_`` (not finite when FISTA diverged; the filters are
-        then those before the diverged step).
+        then those before the diverged step). ``y`` is ignored.
         """
-        data = self._check_images(images)
-        if not hasattr(self, "filters_"):
-            self._start(data.shape[1], data.device)
-        elif data.shape[1] != self.filters_.shape[1]:
-            raise ValueError(
-                f"images must have C={self.filters_.shape[1]} channels like the fitted filters, "
-                f"got shape {tuple(data.shape)}"
-            )
+        new = not hasattr(self, "_filters")
+        data = self._training_images(X, new=new)
+        if new:
+            self._start(data)
         self._epoch(data)
+        self._set_components(X)
         return self
 
     @property
@@ -424,8 +498,9 @@ class ConvSparseCoding:
         return self._filters.detach()
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "filters_"):
-            raise ValueError("this ConvSparseCoding is not fitted yet; call fit(images) or partial_fit(images) first")
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, "_filters")
 
     def state_dict(self) -> dict[str, Any]:
         """A copy of the training state: filters, Adam's state, the generator's state and the epochs' energies.
@@ -442,39 +517,54 @@ class ConvSparseCoding:
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> ConvSparseCoding:
-        """Restore what :meth:`state_dict` returned."""
-        device = self._validate_params()
+        """Restore what :meth:`state_dict` returned (on ``device``, None: where the filters are);
+        ``components_`` is then a tensor."""
+        self._validate_params()
         filters = state["filters"]
-        expected = (self.n_filters, filters.shape[1], self.kernel_size, self.kernel_size)
+        expected = (self.n_components, filters.shape[1], self.kernel_size, self.kernel_size)
         if filters.ndim != 4 or tuple(filters.shape) != expected:
             raise ValueError(f"state filters must have shape (K, C, k, k) = {expected}, got {tuple(filters.shape)}")
+        device = resolve_device(self.device) if self.device is not None else filters.device
         self.generator_ = torch.Generator()
         self.generator_.set_state(state["generator"].to(torch.uint8).cpu())
-        self._filters = filters.to(device=device, dtype=torch.float32).clone().requires_grad_(True)
+        self._filters = filters.to(device=device).clone().requires_grad_(True)
         self.optimizer_ = torch.optim.Adam([self._filters], lr=self.lr)
         self.optimizer_.load_state_dict(state["optimizer"])
+        self.n_features_in_ = filters.shape[1]
         self.losses_ = [float(loss) for loss in state["losses"]]
+        self.n_iter_ = len(self.losses_)
+        self._set_components(self._filters)
         return self
 
-    def encode(self, images: Any) -> SparseCodeResult:
-        """ž for images ``(B, C, H, W)`` with the learned filters (FISTA to a tight tolerance).
+    def encode(self, X: Any) -> SparseCodeResult:
+        """ž for images X ``(B, C, H, W)`` with the learned filters (FISTA to a tight tolerance), in X's precision.
 
         Returns:
-            :class:`ebmlab.SparseCodeResult` with codes ``(B, K, H − k + 1, W − k + 1)``.
+            :class:`ebmlab.SparseCodeResult` of tensors, codes ``(B, K, H − k + 1, W − k + 1)``.
         """
         self._check_fitted()
-        return conv_sparse_encode(images, self.filters_, self.alpha, max_iter=500, tol=1e-5)
+        data = self._images(X)
+        self._check_channels(data, "X")
+        filters = self.filters_.to(device=data.device, dtype=data.dtype)
+        return conv_sparse_encode(data, filters, self.alpha, max_iter=500, tol=1e-5)
 
     def as_energy(self, image_size: tuple[int, int]) -> ConvSparseCodingEnergy:
         """The learned filters as an :class:`~ebmlab.energy.Energy` on images of ``image_size`` (H, W) (a copy)."""
         self._check_fitted()
         return ConvSparseCodingEnergy(self.filters_, self.alpha, image_size)
 
-    def transform(self, images: Any) -> Tensor:
-        """Code maps ``(B, K, H − k + 1, W − k + 1)``."""
-        return self.encode(images).codes
+    def transform(self, X: Any) -> Any:
+        """Code maps ž ``(B, K, H − k + 1, W − k + 1)`` of images X ``(B, C, H, W)``, of X's kind."""
+        return to_caller(self.encode(X).codes, X)
 
-    def inverse_transform(self, codes: Tensor) -> Tensor:
-        """ỹ = Σ_j f_j * z_j."""
+    def inverse_transform(self, codes: Any) -> Any:
+        """ỹ = Σ_j f_j * z_j: code maps ``(B, K, H', W')`` → ``(B, C, H' + k − 1, W' + k − 1)``, of the codes' kind."""
         self._check_fitted()
-        return conv_decode(codes, self.filters_)
+        z = float_tensor(codes, "codes")
+        if z.ndim != 4 or z.shape[1] != self.n_components:
+            raise ValueError(
+                f"codes must be code maps (B, K, H', W') with K={self.n_components}, got shape {tuple(z.shape)}"
+            )
+        check_finite(z, "codes")
+        z = z.to(resolve_device(self.device) if self.device is not None else z.device)
+        return to_caller(conv_decode(z, self.filters_.to(device=z.device, dtype=z.dtype)), codes)

@@ -30,11 +30,22 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
-import numpy as np
 import torch
+from sklearn.base import BaseEstimator, TransformerMixin
 from torch import Tensor, nn
 
-from .._validation import as_tensor, check_finite, check_int, check_matrix, check_positive, resolve_device, to_caller
+from .._validation import (
+    as_tensor,
+    check_finite,
+    check_int,
+    check_matrix,
+    check_positive,
+    estimator_matrix,
+    float_tensor,
+    random_seeds,
+    resolve_device,
+    to_caller,
+)
 from ..data import make_ellipse
 from ..energy import Energy, RealLatent
 from ..inference.proximal import ProximalSplit
@@ -136,17 +147,31 @@ class SparseCodingEnergy(Energy):
         return z @ self.dictionary.to(z.dtype).T
 
 
-class SparseCoding:
-    """Sparse-coding dictionary learning in scikit-learn's conventions.
+_FLOATS = (torch.float32, torch.float64)
 
-    Minimises the mean zero-temperature free energy :math:`\\mathrm{mean}_y \\min_z \\|y - Wz\\|^2 +
-    \\alpha\\|z\\|_1` over unit-norm atoms (see the module docstring for the algorithm). Same
-    optimum as scikit-learn's ``MiniBatchDictionaryLearning(alpha=α/2)``.
+
+def _check_dtype(dtype: Any) -> None:
+    if dtype is not None and dtype not in _FLOATS:
+        raise ValueError(f"dtype must be None, torch.float32 or torch.float64, got dtype={dtype!r}")
+
+
+class SparseCoding(TransformerMixin, BaseEstimator):
+    """Sparse-coding dictionary learning, a scikit-learn estimator (fit/transform/inverse_transform/score).
+
+    Minimises the mean zero-temperature free energy over unit-norm atoms
+
+    .. math:: \\mathcal{L}(W) = \\mathrm{mean}_y \\min_z \\|y - Wz\\|_2^2 + \\alpha\\|z\\|_1,
+              \\qquad \\|w_j\\|_2 = 1
+
+    (see the module docstring for the algorithm). Same optimum as scikit-learn's
+    ``MiniBatchDictionaryLearning(alpha=α/2)``. Accepts numpy arrays and torch tensors and returns the
+    caller's kind: numpy in, numpy out; a tensor in, a tensor out.
 
     Args:
         n_components: K, the number of atoms.
         alpha: α ≥ 0 of the lecture's energy.
-        max_iter: passes (epochs) over the data in :meth:`fit`.
+        max_iter: the number of epochs of :meth:`fit`, each one pass over the data (shuffled
+            mini-batches, or one full-batch step).
         batch_size: mini-batch size; ``None`` for full-batch alternating minimisation.
         refit: ``None`` or ``"top2"`` (the lecture's top-2 rule).
         fit_encode_max_iter, fit_encode_tol: FISTA budget and tolerance while training.
@@ -156,21 +181,31 @@ class SparseCoding:
         transform_max_iter, transform_tol: the same for :meth:`transform`, :meth:`energy`, :meth:`score`.
         dict_init: initial dictionary ``(D, K)`` (atoms as columns), renormalised; by default K
             distinct data rows.
-        seed: shuffling and initialisation.
-        device, dtype: where and in which precision to compute.
+        random_state: an int, a :class:`numpy.random.RandomState` or None, as in scikit-learn: it
+            seeds the initial atoms, the shuffling and the re-drawn unused atoms (torch generators
+            seeded through :func:`sklearn.utils.check_random_state`); None draws fresh entropy on
+            every :meth:`fit`.
+        device: where to compute; None: the device of a tensor ``X`` (the CPU for other input).
+        dtype: ``torch.float32`` or ``torch.float64``; None: the precision of ``X`` (float32 or
+            float64 stay; other arrays become float64, other tensors float32).
 
     Attributes:
-        components_: the atoms as rows, numpy ``(K, D)`` (scikit-learn's layout).
-        dictionary_: W as a tensor ``(D, K)``.
+        components_: the atoms as rows ``(K, D)`` (scikit-learn's layout), of the kind of the ``X``
+            the last training call had (numpy or torch); a copy, renewed by every training call.
+        dictionary_: W as a tensor ``(D, K)``, atoms as columns: what training updates.
+        n_features_in_: D.
         objective_: mean energy of the training codes, per epoch.
         n_iter_, n_steps_: epochs and mini-batch steps done.
+
+    Shape:
+        X ``(B, D)`` → :meth:`transform` ``(B, K)``; codes ``(B, K)`` → :meth:`inverse_transform` ``(B, D)``.
 
     Example:
         >>> from sklearn.datasets import load_digits
         >>> X = load_digits().data[:200] / 16
-        >>> model = SparseCoding(n_components=32, alpha=0.5, max_iter=2, batch_size=100).fit(X)
-        >>> model.components_.shape, model.transform(X[:5]).shape
-        ((32, 64), (5, 32))
+        >>> model = SparseCoding(n_components=32, alpha=0.5, max_iter=2, batch_size=100, random_state=0).fit(X)
+        >>> model.components_.shape, model.transform(X[:5]).shape, model.transform(X[:5]).dtype
+        ((32, 64), (5, 32), dtype('float64'))
         >>> bool(model.objective_[-1] < model.objective_[0])
         True
     """
@@ -189,9 +224,9 @@ class SparseCoding:
         transform_max_iter: int = 1000,
         transform_tol: float = 1e-6,
         dict_init: Any = None,
-        seed: int = 0,
+        random_state: Any = None,
         device: str | torch.device | None = None,
-        dtype: torch.dtype = torch.float32,
+        dtype: torch.dtype | None = None,
     ) -> None:
         self.n_components = n_components
         self.alpha = alpha
@@ -204,14 +239,23 @@ class SparseCoding:
         self.transform_max_iter = transform_max_iter
         self.transform_tol = transform_tol
         self.dict_init = dict_init
-        self.seed = seed
+        self.random_state = random_state
         self.device = device
         self.dtype = dtype
+
+    def __sklearn_tags__(self):  # noqa: ANN204 - sklearn's Tags
+        tags = super().__sklearn_tags__()
+        if tags.transformer_tags is not None:
+            fixed = self.dtype in _FLOATS
+            tags.transformer_tags.preserves_dtype = [str(self.dtype)[6:]] if fixed else ["float64", "float32"]
+        return tags
 
     # ----------------------------------------------------------------------------- validation
     def _check_params(self) -> None:
         check_int(self.n_components, "n_components")
         check_positive(self.alpha, "alpha", strict=False)
+        if not math.isfinite(self.alpha):
+            raise ValueError(f"alpha must be finite, got alpha={self.alpha}")
         check_int(self.max_iter, "max_iter")
         if self.batch_size is not None:
             check_int(self.batch_size, "batch_size")
@@ -225,25 +269,31 @@ class SparseCoding:
             check_positive(self.fit_encode_step, "fit_encode_step")
         check_int(self.transform_max_iter, "transform_max_iter")
         check_positive(self.transform_tol, "transform_tol")
+        _check_dtype(self.dtype)
+        resolve_device(self.device)
 
-    def _data(self, X: Any, name: str = "X") -> Tensor:
-        device = resolve_device(self.device)
-        data = as_tensor(X, name, dtype=self.dtype, device=device)
-        check_matrix(data, name, columns=self._features if hasattr(self, "_features") else None)
-        check_finite(data, name)
-        return data
+    def _input(self, X: Any, *, reset: bool) -> Tensor:
+        """X as a finite ``(B, D)`` tensor in the precision and on the device this estimator computes in."""
+        return estimator_matrix(self, X, reset=reset, dtype=self.dtype, device=self.device)
+
+    def _training_input(self, X: Any) -> Tensor:
+        """X validated against the fitted dictionary, on its device and in its precision."""
+        data = self._input(X, reset=False)
+        return data.to(device=self.dictionary_.device, dtype=self.dictionary_.dtype)
 
     def _check_fitted(self) -> None:
-        if not hasattr(self, "dictionary_"):
-            raise ValueError("this SparseCoding is not fitted yet; call fit(X) or partial_fit(X) first")
+        from sklearn.utils.validation import check_is_fitted
+
+        check_is_fitted(self, "dictionary_")
 
     # ---------------------------------------------------------------------------------- state
     def _initialise(self, data: Tensor) -> None:
-        self._check_params()
-        device = data.device
+        """The initial dictionary, zero statistics and counters for validated ``data`` ``(N, D)``."""
+        device, dtype = data.device, data.dtype
         features = data.shape[1]
+        init_seed, shuffle_seed = random_seeds(self.random_state, 2)
         if self.dict_init is not None:
-            w = as_tensor(self.dict_init, "dict_init", dtype=self.dtype, device=device)
+            w = as_tensor(self.dict_init, "dict_init", dtype=dtype, device=device).clone()
             if tuple(w.shape) != (features, self.n_components):
                 raise ValueError(
                     f"dict_init must have shape (D, K) = {(features, self.n_components)}, got {tuple(w.shape)}"
@@ -251,29 +301,27 @@ class SparseCoding:
             check_finite(w, "dict_init")
             check_atoms(w, "dict_init")
         else:
-            generator = torch.Generator().manual_seed(self.seed)
+            generator = torch.Generator().manual_seed(init_seed)
             rows = torch.randperm(len(data), generator=generator)[: self.n_components].to(device)
             w = data[rows].T.clone()  # (D, k)
             missing = self.n_components - w.shape[1]
-            noise = torch.randn(features, self.n_components, generator=generator, dtype=self.dtype).to(device)
+            noise = torch.randn(features, self.n_components, generator=generator, dtype=dtype).to(device)
             if missing > 0:
                 w = torch.cat([w, noise[:, :missing]], dim=1)  # (D, K)
             weak = w.norm(dim=0) <= 1e-8 * (1 + float(w.norm()))
             w[:, weak] = noise[:, weak]
-        self._features = features
         # row-major, the layout a checkpoint restores: the BLAS products then round alike after a resume
         self.dictionary_ = unit_norm_atoms(w).contiguous()  # (D, K)
-        self._stat_a = torch.zeros(self.n_components, self.n_components, dtype=self.dtype, device=device)
-        self._stat_b = torch.zeros(features, self.n_components, dtype=self.dtype, device=device)
-        self._generator = torch.Generator().manual_seed(self.seed + 1)
+        self._stat_a = torch.zeros(self.n_components, self.n_components, dtype=dtype, device=device)
+        self._stat_b = torch.zeros(features, self.n_components, dtype=dtype, device=device)
+        self._generator = torch.Generator().manual_seed(shuffle_seed)
         self.n_steps_ = 0
         self.n_iter_ = 0
         self.objective_: list[float] = []
 
-    @property
-    def components_(self) -> np.ndarray:
-        self._check_fitted()
-        return self.dictionary_.T.detach().cpu().numpy()
+    def _set_components(self, like: Any) -> None:
+        """``components_`` = Wᵀ ``(K, D)``, a C-ordered copy of the kind of ``like`` (numpy or torch)."""
+        self.components_ = to_caller(self.dictionary_.T.clone(memory_format=torch.contiguous_format), like)
 
     def state_dict(self) -> dict[str, Any]:
         """Everything training continues from: W, the statistics A and B, the shuffling generator's
@@ -292,9 +340,12 @@ class SparseCoding:
     def load_state_dict(self, state: dict[str, Any]) -> None:
         """Restore what :meth:`state_dict` returned: training then goes on exactly as it would have.
 
+        The tensors go to ``device`` (None: where they are) in ``dtype`` (None: theirs);
+        ``components_`` is then a tensor.
+
         Example:
             >>> X = torch.rand(40, 6, generator=torch.Generator().manual_seed(0))
-            >>> a = SparseCoding(4, alpha=0.1, batch_size=8).initialize(X)
+            >>> a = SparseCoding(4, alpha=0.1, batch_size=8, random_state=0).initialize(X)
             >>> b = SparseCoding(4, alpha=0.1, batch_size=8)
             >>> _ = a.fit_epoch(X)
             >>> b.load_state_dict(a.state_dict())
@@ -302,15 +353,19 @@ class SparseCoding:
             >>> torch.equal(a.dictionary_, b.dictionary_)
             True
         """
-        device = resolve_device(self.device)
-        self._features = state["dictionary"].shape[0]
-        self.dictionary_ = state["dictionary"].to(device=device, dtype=self.dtype).clone().contiguous()
-        self._stat_a = state["stat_a"].to(device=device, dtype=self.dtype).clone().contiguous()
-        self._stat_b = state["stat_b"].to(device=device, dtype=self.dtype).clone().contiguous()
+        self._check_params()
+        dictionary = state["dictionary"]
+        device = resolve_device(self.device) if self.device is not None else dictionary.device
+        dtype = self.dtype if self.dtype is not None else dictionary.dtype
+        self.n_features_in_ = dictionary.shape[0]
+        self.dictionary_ = dictionary.to(device=device, dtype=dtype).clone().contiguous()
+        self._stat_a = state["stat_a"].to(device=device, dtype=dtype).clone().contiguous()
+        self._stat_b = state["stat_b"].to(device=device, dtype=dtype).clone().contiguous()
         self._generator = torch.Generator()
         self._generator.set_state(state["generator"].to(torch.uint8).cpu())
         self.n_steps_, self.n_iter_ = int(state["n_steps"]), int(state["n_iter"])
         self.objective_ = [float(value) for value in state["objective"]]
+        self._set_components(self.dictionary_)
 
     # ------------------------------------------------------------------------------- training
     def _codes_for_training(self, batch: Tensor) -> tuple[Tensor, Tensor]:
@@ -357,35 +412,8 @@ class SparseCoding:
                 w[:, j] = batch[row] + 0.01 * noise * (batch[row].norm() + 1e-3)
             w[:, j] /= w[:, j].norm().clamp_min(torch.finfo(w.dtype).tiny)  # the lecture's ‖w_j‖ = 1
 
-    def partial_fit(self, X: Any, y: Any = None) -> SparseCoding:
-        """One online step on the mini-batch X ``(B, D)`` (initialises on the first call)."""
-        if not hasattr(self, "dictionary_"):
-            self._initialise(self._data(X))
-        data = self._data(X)
-        with torch.no_grad():
-            self._step(data, forget=True)
-        return self
-
-    def initialize(self, X: Any) -> SparseCoding:
-        """Validate X ``(N, D)`` and start training from scratch: the initial dictionary, zero
-        statistics, fresh counters (what :meth:`fit` does before its first pass)."""
-        self._check_params()
-        for name in ("_features", "dictionary_"):
-            if hasattr(self, name):
-                delattr(self, name)
-        self._initialise(self._data(X))
-        return self
-
-    def fit_epoch(self, X: Any) -> float:
-        """One pass over X ``(N, D)`` (shuffled mini-batches, or one full-batch step when
-        ``batch_size`` is None or ≥ N); returns the mean training energy of the pass.
-
-        Used by :meth:`fit` and by ``ebmlab train sparse-coding``, which checkpoints between
-        epochs. A mini-batch whose energy is not finite (diverged codes) ends the pass: that
-        energy is returned as is, and :meth:`fit` raises on it.
-        """
-        self._check_fitted()
-        data = self._data(X)
+    def _epoch(self, data: Tensor) -> float:
+        """One pass over validated ``data`` ``(N, D)``; its mean training energy (see :meth:`fit_epoch`)."""
         with torch.no_grad():
             if self.batch_size is None or self.batch_size >= len(data):
                 value = self._step(data, forget=False)
@@ -404,35 +432,74 @@ class SparseCoding:
         self.n_iter_ += 1
         return value
 
+    def partial_fit(self, X: Any, y: Any = None) -> SparseCoding:
+        """One online step on the mini-batch X ``(B, D)`` (the first call initialises on it); ``y`` is ignored."""
+        self._check_params()
+        if hasattr(self, "dictionary_"):
+            data = self._training_input(X)
+        else:
+            data = self._input(X, reset=True)
+            self._initialise(data)
+        with torch.no_grad():
+            self._step(data, forget=True)
+        self._set_components(X)
+        return self
+
+    def initialize(self, X: Any) -> SparseCoding:
+        """Validate X ``(N, D)`` and start training from scratch: the initial dictionary, zero
+        statistics, fresh counters (what :meth:`fit` does before its first pass)."""
+        self._check_params()
+        self._initialise(self._input(X, reset=True))
+        self._set_components(X)
+        return self
+
+    def fit_epoch(self, X: Any) -> float:
+        """One pass over X ``(N, D)`` (shuffled mini-batches, or one full-batch step when
+        ``batch_size`` is None or ≥ N); returns the mean training energy of the pass.
+
+        Used by :meth:`fit` and by ``ebmlab train sparse-coding``, which checkpoints between
+        epochs. A mini-batch whose energy is not finite (diverged codes) ends the pass: that
+        energy is returned as is, and :meth:`fit` raises on it.
+        """
+        self._check_fitted()
+        value = self._epoch(self._training_input(X))
+        self._set_components(X)
+        return value
+
     def fit(self, X: Any, y: Any = None) -> SparseCoding:
-        """Learn the dictionary from X ``(N, D)`` in ``max_iter`` passes (:meth:`initialize`, then
-        :meth:`fit_epoch` ``max_iter`` times)."""
-        self.initialize(X)
-        data = self._data(X)
+        """Learn the dictionary from X ``(N, D)`` in ``max_iter`` epochs (:meth:`initialize`, then
+        :meth:`fit_epoch` ``max_iter`` times); ``y`` is ignored (scikit-learn convention).
+
+        Raises:
+            FloatingPointError: an epoch's mean energy is not finite (lower ``fit_encode_step``).
+        """
+        self._check_params()
+        data = self._input(X, reset=True)
+        self._initialise(data)
         for _ in range(self.max_iter):
-            value = self.fit_epoch(data)
+            value = self._epoch(data)
             if not math.isfinite(value):
                 raise FloatingPointError(
                     f"sparse coding diverged at epoch {self.n_iter_} (mean energy {value}); "
                     f"lower fit_encode_step (now {self.fit_encode_step})"
                 )
+        self._set_components(X)
         return self
 
     # ------------------------------------------------------------------------------ inference
     def encode(self, X: Any) -> SparseCodeResult:
-        """ž for every row by FISTA (to ``transform_tol``), with energies and duality gaps.
+        """ž for every row of X ``(B, D)`` by FISTA (to ``transform_tol``), with energies and duality gaps (tensors).
 
         With ``refit="top2"`` the codes are ž₂ and the energies E(y, ž₂); the duality gap stays the
         one of the FISTA solution ž.
         """
         self._check_fitted()
-        data = self._data(X)
+        data = self._input(X, reset=False)
+        w = self.dictionary_.to(device=data.device, dtype=data.dtype)  # (D, K)
         with torch.no_grad():
-            found = sparse_encode(
-                data, self.dictionary_, self.alpha, max_iter=self.transform_max_iter, tol=self.transform_tol
-            )
+            found = sparse_encode(data, w, self.alpha, max_iter=self.transform_max_iter, tol=self.transform_tol)
             if self.refit == "top2":
-                codes, energy = top2_refit(data, self.dictionary_, found.codes, self.alpha)
+                codes, energy = top2_refit(data, w, found.codes, self.alpha)
                 return SparseCodeResult(codes, energy, found.duality_gap, found.iterations, found.converged)
         return found
 
@@ -445,22 +512,25 @@ class SparseCoding:
         return SparseCodingEnergy(self.dictionary_, self.alpha)
 
     def transform(self, X: Any) -> Any:
-        """The codes ``(N, K)`` (numpy for numpy input)."""
+        """The codes ž ``(B, K)`` of X ``(B, D)``, of X's kind (numpy or torch)."""
         return to_caller(self.encode(X).codes, X)
 
     def energy(self, X: Any) -> Any:
-        """F_∞(y) = E(y, ž) per row, ``(N,)`` (E(y, ž₂) with the top-2 rule)."""
+        """F_∞(y) = E(y, ž) per row, ``(B,)`` (E(y, ž₂) with the top-2 rule), of X's kind."""
         return to_caller(self.encode(X).energy, X)
 
     def inverse_transform(self, codes: Any) -> Any:
-        """ỹ = Dec(z) = Wz for codes ``(N, K)`` → ``(N, D)``."""
+        """ỹ = Dec(z) = Wz for codes ``(B, K)`` → ``(B, D)``, of the codes' kind (numpy or torch)."""
         self._check_fitted()
-        z = as_tensor(codes, "codes", dtype=self.dtype, device=self.dictionary_.device)
+        z = float_tensor(codes, "codes")
         check_matrix(z, "codes", columns=self.n_components)
-        return to_caller(z @ self.dictionary_.T, codes)
+        check_finite(z, "codes")
+        device = resolve_device(self.device) if self.device is not None else z.device
+        z = z.to(device=device, dtype=self.dtype if self.dtype is not None else z.dtype)
+        return to_caller(z @ self.dictionary_.to(device=z.device, dtype=z.dtype).T, codes)
 
     def score(self, X: Any, y: Any = None) -> float:
-        """−mean F_∞(y): higher is better, as in scikit-learn."""
+        """−mean F_∞(y) over the rows of X: higher is better, as in scikit-learn; ``y`` is ignored."""
         return -float(self.encode(X).energy.double().mean())
 
 
@@ -469,7 +539,29 @@ class SparseCoding:
 
 @dataclass(frozen=True)
 class LectureExample:
-    """The anti-collapse example: a model, its 2-D data, whether y is augmented to [1; y]."""
+    """The anti-collapse example: a sparse coder, its 2-D data y, and whether it codes y or ẏ = [1; y].
+
+    Its energy surface is the free energy under the top-2 rule, on the augmented point when
+    ``augmented`` (ẏ = [1; y], W = [1; W]):
+
+    .. math:: F(y) = E(\\dot y, \\check z_2) = \\|\\dot y - W \\check z_2\\|_2^2 + \\alpha \\|\\check z_2\\|_1
+
+    Without the augmentation any two atoms reconstruct every y, so F collapses to about α‖ž₂‖₁
+    everywhere; with it, F is low only near the data.
+
+    Args:
+        model: the :class:`SparseCoding` (fitted for :meth:`energy` and :meth:`reconstruction_cost`).
+        data: y ``(N, 2)``.
+        augmented: whether the model codes ẏ = [1; y] ``(N, 3)`` rather than y.
+
+    Example:
+        >>> example = lecture_example(augmented=True, epochs=5)
+        >>> tuple(example.inputs.shape), tuple(example.energy(example.data).shape)
+        ((50, 3), (50,))
+        >>> off_data = 3 * example.data  # far from the ellipse: a higher energy than on it
+        >>> bool(example.energy(off_data).mean() > example.energy(example.data).mean())
+        True
+    """
 
     model: SparseCoding
     data: Tensor
@@ -480,19 +572,20 @@ class LectureExample:
         """What the model is trained on: ẏ = [1; y] ``(N, 3)`` when augmented, else y ``(N, 2)``."""
         return augment_with_ones(self.data) if self.augmented else self.data
 
+    def _model_inputs(self, points: Tensor) -> Tensor:
+        """2-D points ``(N, 2)`` in the model's precision, augmented when the model is: ``(N, 2|3)``."""
+        points = points.to(self.model.dictionary_.dtype)
+        return augment_with_ones(points) if self.augmented else points
+
     def energy(self, points: Tensor) -> Tensor:
         """F(y) = E(y, ž₂) at 2-D points ``(N, 2)`` → ``(N,)`` (augmented first when the model is)."""
-        points = points.to(self.model.dtype)
-        inputs = augment_with_ones(points) if self.augmented else points
-        return torch.as_tensor(self.model.energy(inputs))
+        return self.model.energy(self._model_inputs(points))
 
     def reconstruction_cost(self, points: Tensor) -> Tensor:
         """C[y, Dec(ž₂)] = ‖y − Wž₂‖² alone, ``(N,)``."""
-        points = points.to(self.model.dtype)
-        inputs = augment_with_ones(points) if self.augmented else points
-        codes = torch.as_tensor(self.model.transform(inputs))
-        inputs = inputs.to(codes.device)
-        return (inputs - codes @ self.model.dictionary_.T).pow(2).sum(dim=1)
+        inputs = self._model_inputs(points)
+        codes = self.model.transform(inputs)  # (N, K)
+        return (inputs.to(codes.device) - self.model.inverse_transform(codes)).pow(2).sum(dim=1)
 
 
 def lecture_setup(
@@ -532,7 +625,7 @@ def lecture_setup(
         fit_encode_tol=1e-6,
         fit_encode_step=fit_encode_step,
         dict_init=inputs[rows].T,
-        seed=seed,
+        random_state=seed,
         device=device,
         dtype=torch.float64,
     )

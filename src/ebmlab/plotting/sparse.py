@@ -24,9 +24,10 @@ __all__ = [
 
 
 def plot_atoms(
-    components: np.ndarray, image_shape: tuple[int, int], path: str | os.PathLike[str], title: str = ""
+    components: np.ndarray | torch.Tensor, image_shape: tuple[int, int], path: str | os.PathLike[str], title: str = ""
 ) -> Path:
-    """Atoms ``(K, D)`` as image tiles ``(K, H, W)``, each on a symmetric grey scale.
+    """Atoms ``(K, D)`` (a numpy array or a tensor, such as ``components_``) as image tiles ``(K, H, W)``,
+    each on a symmetric grey scale.
 
     Example:
         >>> import tempfile
@@ -35,6 +36,8 @@ def plot_atoms(
         >>> plot_atoms(np.random.default_rng(0).normal(size=(6, 64)), (8, 8), out / "atoms.png").exists()
         True
     """
+    if isinstance(components, torch.Tensor):
+        components = components.detach().cpu().numpy()
     tiles = np.asarray(components).reshape(len(components), *image_shape)
     default = f"the {len(tiles)} dictionary atoms w_j (columns of W), each on its own grey scale, 0 = mid-grey"
     return image_grid(tiles, path, title=title or default, symmetric=True)

@@ -35,7 +35,8 @@ class ConvSparseCodingConfig:
     ``data`` is ``photos``, ``digits``, ``mnist``, ``fashion-mnist`` or a ``.npy`` path of ``(N, H, W)``
     images (see :func:`ebmlab.data.images.load_images`); ``n_samples`` images are kept of the last
     three (the photographs are always both). ``step_size`` None means 1/L with L = 2λ_max(DecᵀDec)
-    by power iteration on every batch.
+    by power iteration on every batch. ``n_filters`` (the ``--n-filters`` flag) is K, the estimator's
+    ``n_components``; ``seed`` is its ``random_state``.
 
     Example:
         >>> ConvSparseCodingConfig(kernel_size=5).validated().kernel_size
@@ -144,8 +145,8 @@ class ConvSparseCodingRecipe(Recipe):
         self.images = images.to(self.device)  # (N, 1, H, W)
         self.image_shape = tuple(images.shape[2:])
         self.estimator = ConvSparseCoding(
-            config.n_filters,
-            config.kernel_size,
+            n_components=config.n_filters,
+            kernel_size=config.kernel_size,
             alpha=config.alpha,
             max_iter=config.epochs,
             steps_per_epoch=config.steps_per_epoch,
@@ -154,7 +155,7 @@ class ConvSparseCodingRecipe(Recipe):
             lr=config.lr,
             step_size=config.step_size,
             encode_max_iter=config.encode_max_iter,
-            seed=config.seed,
+            random_state=config.seed,
             device=self.device,
         )
         self._examples: ConvSparseCodingExamples | None = None
@@ -178,7 +179,7 @@ class ConvSparseCodingRecipe(Recipe):
     # ------------------------------------------------------------------ the finished run
 
     def model(self) -> ConvSparseCoding:
-        """The fitted estimator (``filters_``, ``losses_``, ``transform``, ``inverse_transform``)."""
+        """The fitted estimator (``components_``, ``filters_``, ``losses_``, ``transform``, ``inverse_transform``)."""
         return self.estimator
 
     def examples(self) -> ConvSparseCodingExamples:

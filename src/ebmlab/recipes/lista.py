@@ -113,7 +113,7 @@ class LISTARecipe(Recipe):
             config.n_components,
             alpha=config.alpha,
             max_iter=config.dictionary_epochs,
-            seed=config.seed,
+            random_state=config.seed,
             device=self.device,
         )
         dictionary = coder.fit(self.train_data).dictionary_  # (64, K)

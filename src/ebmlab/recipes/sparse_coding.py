@@ -39,7 +39,7 @@ class SparseCodingConfig:
     ``epochs=None`` means 5, or 30 with ``lecture_example`` (whose data, size, α, batch and
     top-2 rule are the slides': the fields in ``_LECTURE_FIXED`` must stay at their defaults).
     ``step_size`` is a fixed FISTA step on the codes while training; None means 1/L with
-    L = 2λ_max(WᵀW) by power iteration on every batch.
+    L = 2λ_max(WᵀW) by power iteration on every batch. ``seed`` is the estimator's ``random_state``.
 
     Example:
         >>> SparseCodingConfig(lecture_example=True).resolved().epochs
@@ -105,7 +105,7 @@ class SparseCodingRecipe(Recipe):
         >>> from ebmlab.training import train
         >>> recipe = SparseCodingRecipe(SparseCodingConfig(data="digits", n_samples=300, n_components=16, epochs=2))
         >>> _ = train(recipe, progress=False)
-        >>> recipe.model().components_.shape, len(recipe.held_out)
+        >>> tuple(recipe.model().components_.shape), len(recipe.held_out)
         ((16, 64), 2)
     """
 
@@ -140,8 +140,9 @@ class SparseCodingRecipe(Recipe):
                 batch_size=config.batch_size,
                 refit=config.refit,
                 fit_encode_step=config.step_size,
-                seed=config.seed,
+                random_state=config.seed,
                 device=self.device,
+                dtype=torch.float32,
             )
             self.test = data[-held:]  # (N/10, D), numpy
             self.coders = [coder]

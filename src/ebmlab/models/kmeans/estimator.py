@@ -6,16 +6,15 @@ import math
 from collections.abc import Sequence
 from typing import Any
 
-import numpy as np
 import torch
 from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from torch import Tensor
 
-from ..._validation import as_tensor, check_finite, check_matrix, resolve_device, to_caller
+from ..._validation import estimator_matrix, random_seeds, to_caller
 from ...kernels.argmin import assign_clusters, power_of_two_scale, row_norms
 from .energy import KMeansEnergy
 from .lloyd import distances_to, total_inertia
-from .solver import KMeansSolver, _check_beta_schedule, _check_settings, _initial_centers, _seeds, minibatch_step
+from .solver import KMeansSolver, _check_beta_schedule, _check_settings, _initial_centers, minibatch_step
 
 __all__ = ["KMeans"]
 
@@ -73,28 +72,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
 
     # ---- input handling: numpy/array-likes through scikit-learn's validation, tensors through ours
     def _validate(self, X: Any, *, reset: bool) -> Tensor:
-        if isinstance(X, Tensor):
-            device = resolve_device(self.device) if self.device is not None else X.device
-            data = as_tensor(X, "X", device=device)
-            if data.dtype not in (torch.float32, torch.float64):
-                data = data.to(torch.float32)
-            check_matrix(data, "X")
-            if reset:
-                self.n_features_in_ = data.shape[1]
-            elif data.shape[1] != self.n_features_in_:
-                raise ValueError(
-                    f"X has {data.shape[1]} features, but {type(self).__name__} is expecting "
-                    f"{self.n_features_in_} features as input."
-                )
-            check_finite(data, "X")
-            return data
-        from sklearn.utils.validation import validate_data
-
-        array = validate_data(self, X, reset=reset, dtype=[np.float64, np.float32], order="C")
-        if not array.flags.writeable:
-            array = array.copy()
-        device = resolve_device(self.device) if self.device is not None else None
-        return torch.from_numpy(array).to(device)
+        return estimator_matrix(self, X, reset=reset, device=self.device)
 
     def _centers_like(self, data: Tensor) -> Tensor:
         from sklearn.utils.validation import check_is_fitted
@@ -137,7 +115,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
                     f"the first partial_fit batch needs n_samples >= n_clusters: "
                     f"n_samples={data.shape[0]}, n_clusters={self.n_clusters}."
                 )
-            generator = torch.Generator().manual_seed(_seeds(self.random_state, 1)[0])
+            generator = torch.Generator().manual_seed(random_seeds(self.random_state, 1)[0])
             centers = _initial_centers(data, self.n_clusters, self.init, generator)
             counts = torch.zeros(self.n_clusters, dtype=torch.float64, device=data.device)
             self.n_iter_ = 0

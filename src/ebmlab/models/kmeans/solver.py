@@ -16,7 +16,16 @@ import numpy as np
 import torch
 from torch import Tensor
 
-from ..._validation import as_tensor, check_finite, check_int, check_matrix, check_positive, resolve_device, to_caller
+from ..._validation import (
+    as_tensor,
+    check_finite,
+    check_int,
+    check_matrix,
+    check_positive,
+    random_seeds,
+    resolve_device,
+    to_caller,
+)
 from ...kernels.argmin import assign_clusters, power_of_two_scale, row_norms
 from .lloyd import (
     LloydRun,
@@ -212,21 +221,6 @@ def _initial_centers(y: Tensor, n_clusters: int, init: Any, generator: torch.Gen
     return centers.clone()
 
 
-def _seeds(random_state: Any, count: int) -> list[int]:
-    """One seed per restart; the first ``m`` seeds do not depend on ``count`` for an int or RandomState.
-
-    ``None`` draws fresh entropy from the operating system, never numpy's global state.
-    """
-    from sklearn.utils import check_random_state
-
-    if isinstance(random_state, torch.Generator):
-        return [int(torch.randint(2**62, (1,), generator=random_state)) for _ in range(count)]
-    if random_state is None:
-        random_state = int(np.random.SeedSequence().generate_state(1)[0])
-    rng = check_random_state(random_state)
-    return [int(s) for s in rng.randint(0, 2**31 - 1, size=count)]
-
-
 class KMeansSolver:
     """k-means as a resumable iteration: ``n_init`` restarts, one Lloyd (or soft k-means) iteration per :meth:`step`.
 
@@ -319,7 +313,7 @@ class KMeansSolver:
         self.accelerated = algorithm == "accelerated" or (
             algorithm == "auto" and data.shape[0] * n_clusters >= _AUTO_ACCELERATED and not self.rows.several
         )
-        self.seeds = _seeds(random_state, n_init)
+        self.seeds = random_seeds(random_state, n_init)
         self.restart = 0  # the restart under way, or the next one
         self._stage = 0  # annealing stage of this restart (len(schedule): the final β)
         self._stage_start: Tensor | None = None  # the centroids the next stage starts from (stage > 0)
