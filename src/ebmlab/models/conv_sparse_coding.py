@@ -39,11 +39,14 @@ from .._validation import (
 from ..energy import Energy, RealLatent
 from ..inference.proximal import ProximalSplit
 from ..kernels.proximal import (
+    METHODS,
+    STOPS,
     SparseCodeResult,
     _check_energy_range,
     _dual_gap,
     _lasso_energy,
     check_atoms,
+    gap_test,
     power_iteration,
     proximal_gradient,
     unit_norm_atoms,
@@ -119,7 +122,8 @@ def conv_sparse_encode(
     *,
     method: str = "fista",
     max_iter: int = 500,
-    tol: float = 1e-5,
+    tol: float = 1e-4,
+    stop: str = "gap",
     init: Tensor | None = None,
     lipschitz: float | None = None,
 ) -> SparseCodeResult:
@@ -129,7 +133,8 @@ def conv_sparse_encode(
         images: ``(B, C, H, W)``.
         filters: ``(K, C, k, k)`` with k ≤ H, W; no filter may be zero.
         alpha: α ≥ 0.
-        method, max_iter, tol, init, lipschitz: as in :func:`ebmlab.sparse_encode`.
+        method, max_iter, tol, stop, init, lipschitz: as in :func:`ebmlab.sparse_encode` (by default each
+            image's duality gap ≤ ``tol``·‖y‖²).
 
     Returns:
         :class:`ebmlab.SparseCodeResult` with codes ``(B, K, H − k + 1, W − k + 1)``.
@@ -141,8 +146,10 @@ def conv_sparse_encode(
         >>> round(float(result.energy), 4), tuple(result.codes.shape)  # 0.1² reconstruction + 0.2·0.9
         (0.19, (1, 2, 2, 2))
     """
-    if method not in ("ista", "fista"):
-        raise ValueError(f"method must be one of ('ista', 'fista'), got method={method!r}")
+    if method not in METHODS:
+        raise ValueError(f"method must be one of {METHODS}, got method={method!r}")
+    if stop not in STOPS:
+        raise ValueError(f"stop must be one of {STOPS}, got stop={stop!r}")
     alpha = check_positive(alpha, "alpha", strict=False)
     check_int(max_iter, "max_iter")
     check_positive(tol, "tol")
@@ -177,6 +184,7 @@ def conv_sparse_encode(
         accelerated=method == "fista",
         max_iter=max_iter,
         tol=tol,
+        done=gap_test(y, lambda z: conv_decode(z, f), lambda r: F.conv2d(r, f), alpha, tol) if stop == "gap" else None,
     )
     residual = y - conv_decode(codes, f)  # (B, C, H, W)
     energy = _lasso_energy(residual, codes, alpha)  # (B,)

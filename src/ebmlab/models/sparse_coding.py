@@ -174,7 +174,8 @@ class SparseCoding(TransformerMixin, BaseEstimator):
             mini-batches, or one full-batch step).
         batch_size: mini-batch size; ``None`` for full-batch alternating minimisation.
         refit: ``None`` or ``"top2"`` (the lecture's top-2 rule).
-        fit_encode_max_iter, fit_encode_tol: FISTA budget and tolerance while training.
+        fit_encode_max_iter, fit_encode_tol: FISTA budget and tolerance while training (each code's
+            duality gap at most tol·‖y‖², :func:`ebmlab.sparse_encode`'s stopping rule).
         fit_encode_step: a fixed FISTA step s on the codes while training; None takes s = 1/L
             with L = 2λ_max(WᵀW) from power iteration on every batch. Steps beyond 1/L may
             diverge (beyond 2/L they do).
@@ -222,7 +223,7 @@ class SparseCoding(TransformerMixin, BaseEstimator):
         fit_encode_tol: float = 1e-3,
         fit_encode_step: float | None = None,
         transform_max_iter: int = 1000,
-        transform_tol: float = 1e-6,
+        transform_tol: float = 1e-4,
         dict_init: Any = None,
         random_state: Any = None,
         device: str | torch.device | None = None,
