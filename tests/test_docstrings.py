@@ -29,11 +29,6 @@ PENDING = {
     "ebmlab.models.rbm.training.ContrastiveStep",
     "ebmlab.models.rbm.training.RBMSettings",
     "ebmlab.models.rbm.training.RBMVelocity",
-    # models/vae.py
-    "ebmlab.models.vae.GaussianPosterior",
-    "ebmlab.models.vae.Likelihood",
-    "ebmlab.models.vae.LogLikelihood",
-    "ebmlab.models.vae.LowerBound",
     # recipes/rbm.py
     "ebmlab.recipes.rbm.RBMData",
     "ebmlab.recipes.rbm.RBMFit",

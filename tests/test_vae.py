@@ -289,6 +289,31 @@ def test_mlp_vae_initialises_like_pytorch_examples():
         assert torch.equal(theirs, mine)
 
 
+@pytest.mark.parametrize("conv", [False, True])
+def test_autoencoder_has_the_layers_of_the_vae(conv):
+    """The builders share one assembly: the same body and decoder, one code head instead of μ and log σ²."""
+    if conv:
+        vae, autoencoder = (f((8, 8), channels=(4,), hidden=(16,), latent=3) for f in (conv_vae, conv_autoencoder))
+    else:
+        vae, autoencoder = (f(64, hidden=(16, 8), latent=3) for f in (mlp_vae, mlp_autoencoder))
+    shapes = {name: p.shape for name, p in vae.named_parameters() if not name.startswith("encoder.log_var")}
+    renamed = {name.replace("encoder.head", "encoder.mean"): p.shape for name, p in autoencoder.named_parameters()}
+    assert shapes == renamed
+    y = torch.rand(5, 64)
+    for model in (vae, autoencoder):
+        assert model.latent_dim == 3 and model.data_dim == 64
+        torch.testing.assert_close(model.reconstruct(y), model.energy.decode(model.encoder(model.energy, y).latent))
+    torch.testing.assert_close(vae.encoder.code(y), vae.encoder.posterior(y).mean)
+
+
+def test_the_command_line_offers_the_library_choices():
+    """``ebmlab train vae/autoencoder`` copies these names (it must not import torch): they must not drift."""
+    from ebmlab.cli.train import autoencoder as command
+    from ebmlab.models.vae import ACTIVATIONS, LIKELIHOODS
+
+    assert command.ACTIVATIONS == tuple(ACTIVATIONS) and command.DECODERS == tuple(LIKELIHOODS)
+
+
 def test_errors_name_the_argument():
     model = mlp_vae(6, hidden=(4,), latent=2, seed=0)
     with pytest.raises(ValueError, match="D = 6"):
@@ -305,6 +330,10 @@ def test_errors_name_the_argument():
         mlp_vae(6, decoder="poisson")
     with pytest.raises(ValueError, match="too small"):
         conv_vae((4, 4), channels=(8, 8, 8))
+    with pytest.raises(ValueError, match=r"hidden\[0\]"):
+        conv_autoencoder((8, 8), hidden=(0,))
+    with pytest.raises(ValueError, match="image_shape"):
+        conv_vae((8,))
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs CUDA")

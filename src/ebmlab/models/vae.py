@@ -41,7 +41,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable, Sequence
-from typing import NamedTuple
+from typing import NamedTuple, TypeVar
 
 import torch
 import torch.nn.functional as F
@@ -114,7 +114,9 @@ def _check_sizes(sizes: Sequence[int], name: str) -> tuple[int, ...]:
 
 
 def mlp(sizes: Sequence[int], activation: str = "relu") -> nn.Sequential:
-    """Linear layers ``sizes[0] → sizes[1] → … → sizes[-1]`` with ``activation`` after every layer.
+    """Linear layers ``sizes[0] → sizes[1] → … → sizes[-1]`` with the activation a after every layer:
+
+    .. math:: h_0 = x, \\qquad h_l = a(W_l h_{l-1} + b_l), \\quad l = 1, \\dots, L = \\mathrm{len(sizes)} - 1.
 
     Shape:
         ``(..., sizes[0])`` → ``(..., sizes[-1])``.
@@ -243,10 +245,30 @@ class ConvDecoder(nn.Module):
 
 
 class Likelihood(nn.Module):
-    """The decoder's observation model :math:`p_\\theta(y \\mid z)` given the network's output ``Dec(z)``.
+    """The decoder's observation model :math:`p_\\theta(y \\mid z)` given the network's output ``Dec(z)``:
+
+    .. math:: \\log p_\\theta(y \\mid z) = \\sum_{j=1}^D \\log p\\big(y_j \\mid \\mathrm{Dec}(z)_j\\big), \\qquad
+              \\mathrm{mean}(\\mathrm{Dec}(z)) = \\mathbb E[y \\mid z].
 
     Contract: :meth:`log_prob` sums over the data dimension and broadcasts ``y`` over leading
-    sample dimensions of ``output``; :meth:`mean` is :math:`\\mathbb E[y \\mid z]`.
+    sample dimensions of ``output``; :meth:`mean` is :math:`\\mathbb E[y \\mid z]`. A new observation
+    model subclasses it and is then used like :class:`BernoulliLikelihood` and :class:`GaussianLikelihood`.
+
+    Shape:
+        y ``(B, D)``, output ``(..., B, D)`` → ``(..., B)``.
+
+    Example:
+        >>> import math, torch
+        >>> class LaplaceLikelihood(Likelihood):  # log p(y | z) = -Σ_j |y_j - Dec(z)_j| - D log 2
+        ...     def log_prob(self, y, output):
+        ...         return -(y - output).abs().sum(-1) - y.shape[-1] * math.log(2.0)
+        ...     def mean(self, output):
+        ...         return output
+        >>> LaplaceLikelihood().log_prob(torch.zeros(2, 3), torch.ones(5, 2, 3)).shape  # S = 5 samples of z
+        torch.Size([5, 2])
+        >>> energy = ReconstructionEnergy(torch.nn.Linear(2, 3), LaplaceLikelihood(), latent=2)
+        >>> energy(torch.zeros(4, 3), torch.zeros(4, 2)).shape
+        torch.Size([4])
     """
 
     def log_prob(self, y: Tensor, output: Tensor) -> Tensor:
@@ -401,19 +423,47 @@ def gaussian_kl(mean: Tensor, log_var: Tensor) -> Tensor:
 
 
 class GaussianPosterior(NamedTuple):
-    """:math:`q(z \\mid y) = \\mathcal N(\\mu, \\mathrm{diag}\\,\\sigma^2)`: ``mean``, ``log_var``, each ``(B, d)``."""
+    """The encoder's posterior :math:`q_\\phi(z \\mid y) = \\mathcal N(\\mu(y), \\mathrm{diag}\\,\\sigma^2(y))`, by its
+    parameters ``mean`` μ and ``log_var`` log σ²; :func:`reparameterize` draws from it:
+
+    .. math:: z = \\mu + e^{\\frac12 \\log \\sigma^2} \\odot \\epsilon, \\qquad \\epsilon \\sim \\mathcal N(0, I).
+
+    Shape:
+        ``mean`` and ``log_var`` ``(B, d)``.
+
+    Example:
+        >>> import torch
+        >>> posterior = mlp_vae(4, hidden=(8,), latent=2, seed=0).encoder.posterior(torch.rand(3, 4))
+        >>> posterior.mean.shape, posterior.log_var.shape
+        (torch.Size([3, 2]), torch.Size([3, 2]))
+        >>> z = reparameterize(*posterior, torch.randn(5, 3, 2))  # S = 5 samples
+        >>> diagonal_normal_log_prob(z, *posterior).shape, gaussian_kl(*posterior).shape  # log q(z | y), KL(q ‖ p)
+        (torch.Size([5, 3]), torch.Size([3]))
+    """
 
     mean: Tensor
     log_var: Tensor
 
 
 class LowerBound(NamedTuple):
-    """A lower bound of :math:`\\log p(y)` and its two parts, each ``(B,)`` (in nats).
+    """A lower bound of :math:`\\log p(y)` and its two parts, each ``(B,)`` (in nats): for :func:`elbo`
+
+    .. math:: \\text{value} = -(\\text{reconstruction} + \\beta\\, \\text{kl}), \\qquad
+              \\text{reconstruction} = \\frac1S \\sum_{s=1}^S -\\log p(y \\mid z_s), \\quad z_s \\sim q(z \\mid y),
+
+    and for :func:`iwae_bound` the value is :math:`\\mathcal L_k(y)` (then the parts are diagnostics only).
 
     Attributes:
-        value: the bound (the ELBO :math:`-(\\text{reconstruction} + \\beta\\,\\text{kl})`, or the IWAE bound).
+        value: the bound (the β-ELBO, or the IWAE bound :math:`\\mathcal L_k`).
         reconstruction: :math:`-\\log p(y \\mid z)` averaged over the samples z ~ q.
         kl: :math:`\\mathrm{KL}(q(z \\mid y) \\,\\|\\, p(z))` in closed form.
+
+    Example:
+        >>> import torch
+        >>> model = mlp_vae(4, hidden=(8,), latent=2, seed=0)
+        >>> value, reconstruction, kl = elbo(model, torch.rand(3, 4), beta=0.5)
+        >>> value.shape, bool(torch.allclose(value, -(reconstruction + 0.5 * kl)))
+        (torch.Size([3]), True)
     """
 
     value: Tensor
@@ -422,7 +472,21 @@ class LowerBound(NamedTuple):
 
 
 class LogLikelihood(NamedTuple):
-    """The importance-sampling estimate of :math:`\\log p(y)` and its Monte Carlo standard error, each ``(B,)``."""
+    """The importance-sampling estimate of :math:`\\log p(y)` and its Monte Carlo standard error, each ``(B,)``
+    (float64), as :func:`log_likelihood` returns them:
+
+    .. math:: \\log \\hat p(y) = \\log \\frac1k \\sum_{i=1}^k w_i, \\qquad
+              \\mathrm{se} = \\frac{\\hat s_w}{\\sqrt k\\, \\bar w}.
+
+    Example:
+        >>> import torch
+        >>> model = mlp_vae(4, hidden=(8,), latent=2, seed=0)
+        >>> estimate = log_likelihood(model, torch.rand(3, 4), k=50, generator=torch.Generator().manual_seed(0))
+        >>> estimate.log_likelihood.dtype, estimate.standard_error.shape
+        (torch.float64, torch.Size([3]))
+        >>> bool((estimate.standard_error < 1).all())  # nats; shrinks like 1/√k
+        True
+    """
 
     log_likelihood: Tensor
     standard_error: Tensor
@@ -663,16 +727,34 @@ class VAEEnergy(ReconstructionEnergy):
 # ---------------------------------------------------------------------------------------------- amortised inference
 
 
-class GaussianEncoder(nn.Module):
+class _Encoder(nn.Module):
+    """Amortised inference from a body network and linear heads: ``encoder(energy, y)`` returns the
+    :class:`~ebmlab.inference.InferenceResult` (ž, E(y, ž), 1, True) of ž = :meth:`code` (y)."""
+
+    def __init__(self, body: nn.Module, features: int, latent: int) -> None:
+        super().__init__()
+        self.body = body
+        self.features, self.latent = check_int(features, "features"), check_int(latent, "latent")
+
+    def code(self, y: Tensor) -> Tensor:
+        """ž, the latent the encoder infers for y. Shape: ``(B, D)`` → ``(B, d)``."""
+        raise NotImplementedError
+
+    def forward(self, energy: Energy, y: Tensor, x: Tensor | None = None) -> InferenceResult:
+        return Amortized(self.code)(energy, y, x)  # ž = code(y), (B, d)
+
+
+class GaussianEncoder(_Encoder):
     """Amortised inference :math:`q_\\phi(z \\mid y) = \\mathcal N(\\mu(y), \\mathrm{diag}\\,\\sigma^2(y))`:
     a body network then two linear heads, μ and log σ².
 
     Called like every inference method, ``encoder(energy, y)`` returns an
-    :class:`~ebmlab.inference.InferenceResult` with ž = μ(y) (the posterior mean), E(y, ž),
-    ``iterations = 1`` and ``converged = True``.
+    :class:`~ebmlab.inference.InferenceResult` with ž = μ(y) (the posterior mean, :meth:`code`),
+    E(y, ž), ``iterations = 1`` and ``converged = True``.
 
     Shape:
-        :meth:`posterior`: y ``(B, D)`` → :class:`GaussianPosterior` of ``(B, d)`` tensors.
+        :meth:`posterior`: y ``(B, D)`` → :class:`GaussianPosterior` of ``(B, d)`` tensors;
+        :meth:`code`: y ``(B, D)`` → ``(B, d)``.
 
     Example:
         >>> import torch
@@ -683,20 +765,21 @@ class GaussianEncoder(nn.Module):
     """
 
     def __init__(self, body: nn.Module, features: int, latent: int) -> None:
-        super().__init__()
-        self.body = body
-        self.mean = nn.Linear(check_int(features, "features"), check_int(latent, "latent"))
-        self.log_var = nn.Linear(features, latent)
+        super().__init__(body, features, latent)
+        self.mean = nn.Linear(self.features, self.latent)
+        self.log_var = nn.Linear(self.features, self.latent)
 
     def posterior(self, y: Tensor) -> GaussianPosterior:
+        """:math:`q_\\phi(z \\mid y)`: μ(y) and log σ²(y) from the two heads on the body's features."""
         hidden = self.body(y)  # (B, features)
         return GaussianPosterior(self.mean(hidden), self.log_var(hidden))
 
-    def forward(self, energy: Energy, y: Tensor, x: Tensor | None = None) -> InferenceResult:
-        return Amortized(lambda y: self.posterior(y).mean)(energy, y, x)  # ž = μ(y), (B, d)
+    def code(self, y: Tensor) -> Tensor:
+        """ž = μ(y), the posterior mean. Shape: ``(B, D)`` → ``(B, d)``."""
+        return self.posterior(y).mean
 
 
-class DeterministicEncoder(nn.Module):
+class DeterministicEncoder(_Encoder):
     """The autoencoder's amortised inference ž = Enc(y): a body network then one linear head.
 
     ``encoder(energy, y)`` returns an :class:`~ebmlab.inference.InferenceResult` (ž, E(y, ž), 1, True).
@@ -712,24 +795,49 @@ class DeterministicEncoder(nn.Module):
     """
 
     def __init__(self, body: nn.Module, features: int, latent: int) -> None:
-        super().__init__()
-        self.body = body
-        self.head = nn.Linear(check_int(features, "features"), check_int(latent, "latent"))
+        super().__init__(body, features, latent)
+        self.head = nn.Linear(self.features, self.latent)
 
     def code(self, y: Tensor) -> Tensor:
+        """ž = Enc(y). Shape: ``(B, D)`` → ``(B, d)``."""
         return self.head(self.body(y))
-
-    def forward(self, energy: Energy, y: Tensor, x: Tensor | None = None) -> InferenceResult:
-        return Amortized(self.code)(energy, y, x)  # ž = Enc(y), (B, d)
 
 
 # ---------------------------------------------------------------------------------------------- models
 
 
-class VAE(nn.Module):
-    """A variational autoencoder: the energy :class:`VAEEnergy` (decoder, likelihood, prior) and the
-    amortised inference :class:`GaussianEncoder`. Build one with :func:`mlp_vae` or :func:`conv_vae`;
-    train it on :func:`elbo` or :func:`iwae_bound`; evaluate it with :func:`log_likelihood`.
+class _LatentModel(nn.Module):
+    """An energy :math:`E(y, z)` with a decoder, and the amortised inference ž = ``encoder.code(y)``."""
+
+    def __init__(self, encoder: _Encoder, energy: ReconstructionEnergy, data_dim: int) -> None:
+        super().__init__()
+        self.encoder = encoder
+        self.energy = energy
+        self.data_dim = check_int(data_dim, "data_dim")
+
+    @property
+    def latent_dim(self) -> int:
+        return self.energy.latent.dim
+
+    def reconstruct(self, y: Tensor) -> Tensor:
+        """:math:`\\mathbb E[y \\mid z = \\check z]`, the decoded code ž (μ(y) for a VAE, Enc(y) for an autoencoder).
+
+        Shape:
+            ``(B, D)`` → ``(B, D)``.
+        """
+        return self.energy.decode(self.encoder.code(y))
+
+
+class VAE(_LatentModel):
+    """A variational autoencoder: the energy :class:`VAEEnergy`
+    :math:`E(y, z) = -\\log p_\\theta(y \\mid z) - \\log p(z)` (decoder, likelihood, prior) and the
+    amortised inference :class:`GaussianEncoder` :math:`q_\\phi(z \\mid y)`. Build one with :func:`mlp_vae`
+    or :func:`conv_vae`; train it on :func:`elbo` or :func:`iwae_bound`; evaluate it with :func:`log_likelihood`.
+
+    Args:
+        encoder: a :class:`GaussianEncoder`.
+        energy: a :class:`VAEEnergy`.
+        data_dim: D.
 
     Shape:
         :meth:`reconstruct` ``(B, D)`` → ``(B, D)``; :meth:`sample` → ``(n, D)``.
@@ -741,19 +849,8 @@ class VAE(nn.Module):
         torch.Size([5, 784])
     """
 
-    def __init__(self, encoder: GaussianEncoder, energy: VAEEnergy, data_dim: int) -> None:
-        super().__init__()
-        self.encoder = encoder
-        self.energy = energy
-        self.data_dim = check_int(data_dim, "data_dim")
-
-    @property
-    def latent_dim(self) -> int:
-        return self.energy.latent.dim
-
-    def reconstruct(self, y: Tensor) -> Tensor:
-        """:math:`\\mathbb E[y \\mid z = \\mu(y)]`, the decoded posterior mean."""
-        return self.energy.decode(self.encoder.posterior(y).mean)
+    encoder: GaussianEncoder
+    energy: VAEEnergy
 
     def sample(self, n: int, *, generator: torch.Generator | None = None) -> Tensor:
         """``n`` images :math:`\\mathbb E[y \\mid z]` of :math:`z \\sim p(z) = \\mathcal N(0, I)` (decoder means)."""
@@ -763,9 +860,14 @@ class VAE(nn.Module):
         return self.energy.decode(z)
 
 
-class Autoencoder(nn.Module):
+class Autoencoder(_LatentModel):
     """A plain autoencoder: the energy :class:`ReconstructionEnergy` and the deterministic encoder
     ž = Enc(y); trained on :math:`E(y, \\mathrm{Enc}(y)) = -\\log p(y \\mid \\mathrm{Enc}(y))`.
+
+    Args:
+        encoder: a :class:`DeterministicEncoder`.
+        energy: a :class:`ReconstructionEnergy`.
+        data_dim: D.
 
     Example:
         >>> import torch
@@ -774,26 +876,24 @@ class Autoencoder(nn.Module):
         torch.Size([3, 4])
     """
 
-    def __init__(self, encoder: DeterministicEncoder, energy: ReconstructionEnergy, data_dim: int) -> None:
-        super().__init__()
-        self.encoder = encoder
-        self.energy = energy
-        self.data_dim = check_int(data_dim, "data_dim")
-
-    @property
-    def latent_dim(self) -> int:
-        return self.energy.latent.dim
+    encoder: DeterministicEncoder
 
     def loss(self, y: Tensor) -> Tensor:
         """:math:`-\\log p(y \\mid \\mathrm{Enc}(y))` per observation. Shape: ``(B, D)`` → ``(B,)``."""
         return self.energy(y, self.encoder.code(y))
 
-    def reconstruct(self, y: Tensor) -> Tensor:
-        """:math:`\\mathbb E[y \\mid z = \\mathrm{Enc}(y)]`."""
-        return self.energy.decode(self.encoder.code(y))
+
+# ---------------------------------------------------------------------------------------------- builders
+
+_Model = TypeVar("_Model", VAE, Autoencoder)
+#: each model's encoder and energy classes
+_PARTS: dict[type[_LatentModel], tuple[type[_Encoder], type[ReconstructionEnergy]]] = {
+    VAE: (GaussianEncoder, VAEEnergy),
+    Autoencoder: (DeterministicEncoder, ReconstructionEnergy),
+}
 
 
-def _seeded(seed: int | None, build: Callable[[], nn.Module]) -> nn.Module:
+def _seeded(seed: int | None, build: Callable[[], _Model]) -> _Model:
     """Build with torch's default initialisation drawn from ``seed`` (the global stream left untouched)."""
     if seed is None:
         return build()
@@ -802,11 +902,57 @@ def _seeded(seed: int | None, build: Callable[[], nn.Module]) -> nn.Module:
         return build()
 
 
-def _mlp_decoder(data_dim: int, hidden: tuple[int, ...], latent: int, activation: str) -> nn.Sequential:
-    """``d → hidden reversed… → D``, activations between, none at the end."""
-    return nn.Sequential(
-        *mlp((latent, *hidden[::-1]), activation), nn.Linear(hidden[0] if hidden else latent, data_dim)
-    )
+def _mlp_model(
+    model: type[_Model],
+    data_dim: int,
+    hidden: Sequence[int],
+    latent: int,
+    activation: str,
+    decoder: str,
+    seed: int | None,
+) -> _Model:
+    """``model`` with an MLP encoder ``D → hidden… → heads`` and decoder ``d → hidden reversed… → D``
+    (activations between, none at the end); parameters created body, heads, decoder."""
+    data_dim, latent = check_int(data_dim, "data_dim"), check_int(latent, "latent")
+    hidden = _check_sizes(hidden, "hidden")
+    likelihood = make_likelihood(decoder)
+    encoder_class, energy_class = _PARTS[model]
+
+    def build() -> _Model:
+        body = mlp((data_dim, *hidden), activation)
+        encoder = encoder_class(body, hidden[-1] if hidden else data_dim, latent)
+        network = nn.Sequential(
+            *mlp((latent, *hidden[::-1]), activation), nn.Linear(hidden[0] if hidden else latent, data_dim)
+        )
+        return model(encoder, energy_class(network, likelihood, latent, data_dim), data_dim)
+
+    return _seeded(seed, build)
+
+
+def _conv_model(
+    model: type[_Model],
+    image_shape: tuple[int, int],
+    channels: Sequence[int],
+    hidden: Sequence[int],
+    latent: int,
+    activation: str,
+    decoder: str,
+    seed: int | None,
+) -> _Model:
+    """``model`` with a :class:`ConvEncoderBody` and a :class:`ConvDecoder`; parameters created body,
+    decoder, heads."""
+    latent = check_int(latent, "latent")
+    likelihood = make_likelihood(decoder)
+    encoder_class, energy_class = _PARTS[model]
+
+    def build() -> _Model:
+        body = ConvEncoderBody(image_shape, channels, hidden, activation)
+        network = ConvDecoder(image_shape, latent, channels, hidden, activation)
+        data_dim = body.image_shape[0] * body.image_shape[1]
+        encoder = encoder_class(body, body.features, latent)
+        return model(encoder, energy_class(network, likelihood, latent, data_dim), data_dim)
+
+    return _seeded(seed, build)
 
 
 def mlp_vae(
@@ -828,17 +974,7 @@ def mlp_vae(
         >>> sum(p.numel() for p in model.parameters())
         425284
     """
-    data_dim, latent = check_int(data_dim, "data_dim"), check_int(latent, "latent")
-    hidden = _check_sizes(hidden, "hidden")
-    likelihood = make_likelihood(decoder)
-
-    def build() -> VAE:
-        body = mlp((data_dim, *hidden), activation)
-        encoder = GaussianEncoder(body, hidden[-1] if hidden else data_dim, latent)
-        network = _mlp_decoder(data_dim, hidden, latent, activation)
-        return VAE(encoder, VAEEnergy(network, likelihood, latent, data_dim), data_dim)
-
-    return _seeded(seed, build)
+    return _mlp_model(VAE, data_dim, hidden, latent, activation, decoder, seed)
 
 
 def conv_vae(
@@ -860,20 +996,7 @@ def conv_vae(
         >>> model.reconstruct(torch.rand(3, 64)).shape
         torch.Size([3, 64])
     """
-    latent = check_int(latent, "latent")
-    likelihood = make_likelihood(decoder)
-
-    def build() -> VAE:
-        body = ConvEncoderBody(image_shape, channels, hidden, activation)
-        network = ConvDecoder(image_shape, latent, channels, hidden, activation)
-        energy = VAEEnergy(network, likelihood, latent, _area(body))
-        return VAE(GaussianEncoder(body, body.features, latent), energy, _area(body))
-
-    return _seeded(seed, build)
-
-
-def _area(body: ConvEncoderBody) -> int:
-    return body.image_shape[0] * body.image_shape[1]
+    return _conv_model(VAE, image_shape, channels, hidden, latent, activation, decoder, seed)
 
 
 def mlp_autoencoder(
@@ -891,17 +1014,7 @@ def mlp_autoencoder(
         >>> sum(p.numel() for p in mlp_autoencoder(784, seed=0).parameters())
         644804
     """
-    data_dim, latent = check_int(data_dim, "data_dim"), check_int(latent, "latent")
-    hidden = _check_sizes(hidden, "hidden")
-    likelihood = make_likelihood(decoder)
-
-    def build() -> Autoencoder:
-        body = mlp((data_dim, *hidden), activation)
-        encoder = DeterministicEncoder(body, hidden[-1] if hidden else data_dim, latent)
-        network = _mlp_decoder(data_dim, hidden, latent, activation)
-        return Autoencoder(encoder, ReconstructionEnergy(network, likelihood, latent, data_dim), data_dim)
-
-    return _seeded(seed, build)
+    return _mlp_model(Autoencoder, data_dim, hidden, latent, activation, decoder, seed)
 
 
 def conv_autoencoder(
@@ -922,13 +1035,4 @@ def conv_autoencoder(
         >>> model.loss(torch.rand(3, 64)).shape
         torch.Size([3])
     """
-    latent = check_int(latent, "latent")
-    likelihood = make_likelihood(decoder)
-
-    def build() -> Autoencoder:
-        body = ConvEncoderBody(image_shape, channels, hidden, activation)
-        network = ConvDecoder(image_shape, latent, channels, hidden, activation)
-        encoder = DeterministicEncoder(body, body.features, latent)
-        return Autoencoder(encoder, ReconstructionEnergy(network, likelihood, latent, _area(body)), _area(body))
-
-    return _seeded(seed, build)
+    return _conv_model(Autoencoder, image_shape, channels, hidden, latent, activation, decoder, seed)

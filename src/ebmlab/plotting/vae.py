@@ -52,10 +52,10 @@ def latent_codes(model: VAE | Autoencoder, y: Tensor, batch: int = 1000) -> Tens
     """ž of every row of ``y`` by the model's amortised inference, ``(M, D)`` → ``(M, d)``.
 
     Example:
-        >>> from ebmlab.recipes.vae import VAEConfig, VAERecipe
-        >>> fit = VAERecipe(VAEConfig(epochs=1, hidden=(16,), latent=2)).fit()  # untrained, 8 × 8 digits
-        >>> tuple(latent_codes(fit.model, fit.heldout[:5]).shape)
-        (5, 2)
+        >>> import torch
+        >>> from ebmlab.models.vae import mlp_vae
+        >>> latent_codes(mlp_vae(64, hidden=(16,), latent=2, seed=0), torch.rand(5, 64)).shape  # untrained
+        torch.Size([5, 2])
     """
     with torch.no_grad():
         return torch.cat([model.encoder(model.energy, y[i : i + batch]).latent for i in range(0, len(y), batch)])
@@ -104,6 +104,20 @@ def _tiled(images: np.ndarray, path: str | os.PathLike[str], columns: int, title
     return save_figure(fig, path)
 
 
+def _image_grid(
+    model: VAE | Autoencoder,
+    images: Tensor,
+    path: str | os.PathLike[str],
+    image_shape: tuple[int, int],
+    columns: int,
+    caption: str,
+) -> Path:
+    """Rows ``(N, D)`` as images by :func:`~ebmlab.plotting.image_grid`, titled with the model's kind,
+    on the one 0-to-1 grey scale when they lie in [0, 1]."""
+    title = f"{_kind(model)}: {caption}"
+    return image_grid(_images(images, image_shape), path, columns=columns, title=title, **unit_scale(images))
+
+
 def plot_prior_samples(
     model: VAE, path: str | os.PathLike[str], image_shape: tuple[int, int], n: int = 64, seed: int = 0
 ) -> Path:
@@ -111,11 +125,9 @@ def plot_prior_samples(
 
     Example:
         >>> import tempfile
-        >>> from pathlib import Path
-        >>> out = Path(tempfile.mkdtemp())
-        >>> from ebmlab.recipes.vae import VAEConfig, VAERecipe
-        >>> fit = VAERecipe(VAEConfig(epochs=1, hidden=(16,), latent=2)).fit()  # untrained, 8 × 8 digits
-        >>> plot_prior_samples(fit.model, out / "prior_samples.png", (8, 8), n=9).exists()
+        >>> from ebmlab.models.vae import mlp_vae
+        >>> model = mlp_vae(64, hidden=(16,), latent=2, seed=0)  # untrained, for 8 × 8 images
+        >>> plot_prior_samples(model, tempfile.mkdtemp() + "/prior_samples.png", (8, 8), n=9).exists()
         True
     """
     with torch.no_grad():
@@ -130,25 +142,17 @@ def plot_reconstructions(
     """Pairs of columns: a held-out image, then its reconstruction :math:`\\mathbb E[y \\mid z = \\check z]`.
 
     Example:
-        >>> import tempfile
-        >>> from pathlib import Path
-        >>> out = Path(tempfile.mkdtemp())
-        >>> from ebmlab.recipes.vae import VAEConfig, VAERecipe
-        >>> fit = VAERecipe(VAEConfig(epochs=1, hidden=(16,), latent=2)).fit()  # untrained, 8 × 8 digits
-        >>> plot_reconstructions(fit.model, fit.heldout, out / "reconstructions.png", (8, 8), count=4).exists()
+        >>> import tempfile, torch
+        >>> from ebmlab.models.vae import mlp_autoencoder
+        >>> model = mlp_autoencoder(64, hidden=(16,), latent=2, seed=0)  # untrained, for 8 × 8 images
+        >>> plot_reconstructions(model, torch.rand(4, 64), tempfile.mkdtemp() + "/reconstructions.png", (8, 8)).exists()
         True
     """
     y = y[:count]
     with torch.no_grad():
         recon = model.reconstruct(y)
     pairs = torch.stack([y, recon], 1).reshape(-1, y.shape[1])  # (2·count, D): input, reconstruction, ...
-    return image_grid(
-        _images(pairs, image_shape),
-        path,
-        columns=8,
-        title=f"{_kind(model)}: held-out image, then its reconstruction, pair by pair",
-        **unit_scale(pairs),
-    )
+    return _image_grid(model, pairs, path, image_shape, 8, "held-out image, then its reconstruction, pair by pair")
 
 
 def _scatter(ax: Any, model: VAE | Autoencoder, y: Tensor, labels: np.ndarray | None) -> None:
@@ -177,6 +181,21 @@ def _scatter(ax: Any, model: VAE | Autoencoder, y: Tensor, labels: np.ndarray | 
     ax.set_aspect("equal", adjustable="datalim")
 
 
+def _scatter_panels(
+    panels: Sequence[tuple[VAE | Autoencoder, Tensor, np.ndarray | None]],
+    path: str | os.PathLike[str],
+    titles: Sequence[str] | None = None,
+) -> Path:
+    """One :func:`_scatter` panel per (model, held-out images, labels), side by side."""
+    plt = pyplot()
+    fig, axes = plt.subplots(1, len(panels), figsize=(5.5 * len(panels), 5), squeeze=False, layout="constrained")
+    for i, (ax, (model, y, labels)) in enumerate(zip(axes[0], panels, strict=True)):
+        _scatter(ax, model, y, labels)
+        if titles is not None:
+            ax.set_title(titles[i], fontsize=9)
+    return save_figure(fig, path)
+
+
 def plot_latent_codes(
     model: VAE | Autoencoder, y: Tensor, labels: np.ndarray | None, path: str | os.PathLike[str]
 ) -> Path:
@@ -184,18 +203,13 @@ def plot_latent_codes(
     (for a 2-D VAE, the prior's 1σ and 2σ circles).
 
     Example:
-        >>> import tempfile
-        >>> from pathlib import Path
-        >>> out = Path(tempfile.mkdtemp())
-        >>> from ebmlab.recipes.vae import VAEConfig, VAERecipe
-        >>> fit = VAERecipe(VAEConfig(epochs=1, hidden=(16,), latent=2)).fit()  # untrained, 8 × 8 digits
-        >>> plot_latent_codes(fit.model, fit.heldout, fit.labels, out / "latent_codes.png").exists()
+        >>> import tempfile, torch
+        >>> from ebmlab.models.vae import mlp_vae
+        >>> model, y, labels = mlp_vae(64, hidden=(16,), latent=2, seed=0), torch.rand(30, 64), torch.arange(30) % 3
+        >>> plot_latent_codes(model, y, labels.numpy(), tempfile.mkdtemp() + "/latent_codes.png").exists()
         True
     """
-    plt = pyplot()
-    fig, ax = plt.subplots(figsize=(5.5, 5), layout="constrained")
-    _scatter(ax, model, y, labels)
-    return save_figure(fig, path)
+    return _scatter_panels([(model, y, labels)], path)
 
 
 def plot_latent_comparison(
@@ -211,13 +225,7 @@ def plot_latent_comparison(
         >>> plot_latent_comparison(fits, tempfile.mkdtemp() + "/latent.png").name
         'latent.png'
     """
-    plt = pyplot()
-    fig, axes = plt.subplots(1, len(fits), figsize=(5.5 * len(fits), 5), squeeze=False, layout="constrained")
-    for i, (ax, fit) in enumerate(zip(axes[0], fits, strict=True)):
-        _scatter(ax, fit.model, fit.heldout, fit.labels)
-        if titles is not None:
-            ax.set_title(titles[i], fontsize=9)
-    return save_figure(fig, path)
+    return _scatter_panels([(fit.model, fit.heldout, fit.labels) for fit in fits], path, titles)
 
 
 def _span(model: VAE | Autoencoder, y: Tensor) -> tuple[np.ndarray, np.ndarray, str]:
@@ -238,12 +246,10 @@ def plot_manifold(
     (over the prior's 5–95 % quantiles for a VAE, over the held-out codes' for an autoencoder).
 
     Example:
-        >>> import tempfile
-        >>> from pathlib import Path
-        >>> out = Path(tempfile.mkdtemp())
-        >>> from ebmlab.recipes.vae import VAEConfig, VAERecipe
-        >>> fit = VAERecipe(VAEConfig(epochs=1, hidden=(16,), latent=2)).fit()  # untrained, 8 × 8 digits
-        >>> plot_manifold(fit.model, fit.heldout, out / "manifold.png", (8, 8), size=5).exists()
+        >>> import tempfile, torch
+        >>> from ebmlab.models.vae import mlp_autoencoder
+        >>> model = mlp_autoencoder(64, hidden=(16,), latent=2, seed=0)  # untrained, for 8 × 8 images
+        >>> plot_manifold(model, torch.rand(20, 64), tempfile.mkdtemp() + "/manifold.png", (8, 8), size=5).exists()
         True
     """
     if model.latent_dim != 2:
@@ -268,27 +274,19 @@ def plot_interpolation(
     :math:`z_t = (1 - t)\\,\\check z_1 + t\\,\\check z_2`, t from 0 to 1 in ``steps`` steps.
 
     Example:
-        >>> import tempfile
-        >>> from pathlib import Path
-        >>> out = Path(tempfile.mkdtemp())
-        >>> from ebmlab.recipes.vae import VAEConfig, VAERecipe
-        >>> fit = VAERecipe(VAEConfig(epochs=1, hidden=(16,), latent=2)).fit()  # untrained, 8 × 8 digits
-        >>> first, second = fit.heldout[0], fit.heldout[1]
-        >>> plot_interpolation(fit.model, first, second, out / "interpolation.png", (8, 8), steps=4).exists()
+        >>> import tempfile, torch
+        >>> from ebmlab.models.vae import mlp_vae
+        >>> model, (first, second) = mlp_vae(64, hidden=(16,), latent=2, seed=0), torch.rand(2, 64)  # untrained
+        >>> plot_interpolation(model, first, second, tempfile.mkdtemp() + "/interpolation.png", (8, 8)).exists()
         True
     """
     codes = latent_codes(model, torch.stack([first, second]))  # (2, d)
     t = torch.linspace(0.0, 1.0, steps).unsqueeze(1)  # (T, 1)
     with torch.no_grad():
         middle = model.energy.decode((1 - t) * codes[0] + t * codes[1])  # (T, D)
-    row = torch.cat([first.unsqueeze(0), middle, second.unsqueeze(0)])
-    return image_grid(
-        _images(row, image_shape),
-        path,
-        columns=len(row),
-        title=f"{_kind(model)}: two held-out images (ends) and decoded codes on the line between them",
-        **unit_scale(row),
-    )
+    row = torch.cat([first.unsqueeze(0), middle, second.unsqueeze(0)])  # (T + 2, D)
+    caption = "two held-out images (ends) and decoded codes on the line between them"
+    return _image_grid(model, row, path, image_shape, len(row), caption)
 
 
 def plot_training_terms(rows: Sequence[dict[str, Any]], path: str | os.PathLike[str]) -> Path:
@@ -297,11 +295,9 @@ def plot_training_terms(rows: Sequence[dict[str, Any]], path: str | os.PathLike[
 
     Example:
         >>> import tempfile
-        >>> from pathlib import Path
-        >>> out = Path(tempfile.mkdtemp())
         >>> rows = [{"epoch": 1, "loss": 40.0, "reconstruction": 35.0, "kl": 5.0},
         ...         {"epoch": 2, "loss": 30.0, "reconstruction": 24.0, "kl": 6.0}]
-        >>> plot_training_terms(rows, out / "training_terms.png").exists()
+        >>> plot_training_terms(rows, tempfile.mkdtemp() + "/training_terms.png").exists()
         True
     """
     plt = pyplot()
@@ -355,11 +351,9 @@ def plot_latent_model(fit: LatentModelFit, out: str | os.PathLike[str]) -> list[
 
     Example:
         >>> import tempfile
-        >>> from pathlib import Path
-        >>> out = Path(tempfile.mkdtemp())
         >>> from ebmlab.recipes.vae import VAEConfig, VAERecipe
         >>> fit = VAERecipe(VAEConfig(epochs=1, hidden=(16,), latent=2)).fit()  # untrained, 8 × 8 digits
-        >>> sorted(path.name for path in plot_latent_model(fit, out))  # doctest: +ELLIPSIS
+        >>> sorted(path.name for path in plot_latent_model(fit, tempfile.mkdtemp()))  # doctest: +ELLIPSIS
         ['interpolation.png', 'latent_codes.png', ...]
     """
     out = Path(out)

@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import copy
 import math
+from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -253,6 +254,7 @@ class _LatentRecipe(Recipe):
     budget = ("epochs",)
     checkpoint_every = 5
     terms: ClassVar[tuple[str, ...]] = ()  # the per-example parts logged beside the loss
+    builders: ClassVar[tuple[Callable[..., VAE | Autoencoder], Callable[..., VAE | Autoencoder]]]  # (MLP, conv)
     net: VAE | Autoencoder
 
     def __init__(self, config: AutoencoderConfig) -> None:
@@ -274,15 +276,23 @@ class _LatentRecipe(Recipe):
         self.noise = torch.Generator(device=self.device).manual_seed(config.seed + 2)  # z ~ q(z | y)
 
     def _build(self, data_dim: int) -> VAE | Autoencoder:
-        raise NotImplementedError
+        """The untrained model the config describes, from :attr:`builders` (initialised from ``seed``)."""
+        config = self.config
+        mlp_builder, conv_builder = self.builders
+        settings = {
+            "hidden": config.hidden,
+            "latent": config.latent,
+            "activation": config.activation,
+            "decoder": config.decoder,
+            "seed": config.seed,
+        }
+        if config.conv:
+            return conv_builder(self.image_shape, **settings)
+        return mlp_builder(data_dim, **settings)
 
     def _objective(self, y: Tensor) -> tuple[Tensor, Tensor]:
         """(loss per image ``(B,)`` to minimise, the logged parts ``(len(terms), B)``)."""
         raise NotImplementedError
-
-    def _architecture(self) -> dict[str, Any]:
-        config = self.config
-        return {"hidden": config.hidden, "latent": config.latent, "activation": config.activation}
 
     @property
     def total(self) -> int:
@@ -358,12 +368,7 @@ class AutoencoderRecipe(_LatentRecipe):
     name = "autoencoder"
     config_class = AutoencoderConfig
     terms = ("reconstruction",)
-
-    def _build(self, data_dim: int) -> Autoencoder:
-        config = self.config
-        if config.conv:
-            return conv_autoencoder(self.image_shape, decoder=config.decoder, seed=config.seed, **self._architecture())
-        return mlp_autoencoder(data_dim, decoder=config.decoder, seed=config.seed, **self._architecture())
+    builders = (mlp_autoencoder, conv_autoencoder)
 
     def _objective(self, y: Tensor) -> tuple[Tensor, Tensor]:
         loss = self.net.loss(y)  # (B,)
@@ -410,12 +415,7 @@ class VAERecipe(_LatentRecipe):
     config_class = VAEConfig
     can_sample = True
     terms = ("reconstruction", "kl")
-
-    def _build(self, data_dim: int) -> VAE:
-        config = self.config
-        if config.conv:
-            return conv_vae(self.image_shape, decoder=config.decoder, seed=config.seed, **self._architecture())
-        return mlp_vae(data_dim, decoder=config.decoder, seed=config.seed, **self._architecture())
+    builders = (mlp_vae, conv_vae)
 
     def _objective(self, y: Tensor) -> tuple[Tensor, Tensor]:
         config = self.config

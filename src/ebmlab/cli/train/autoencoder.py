@@ -10,6 +10,7 @@ from .._args import add_data_arguments, add_run_arguments, positive_float, posit
 NAME = "autoencoder"
 HELP = "plain autoencoder: E(y, z) = -log p(y|z), z = Enc(y) (the VAE's comparison, same layers)"
 ACTIVATIONS = ("relu", "tanh", "elu", "softplus", "leaky-relu", "silu")  # ebmlab.models.vae.ACTIVATIONS
+DECODERS = ("bernoulli", "gaussian")  # ebmlab.models.vae.LIKELIHOODS
 
 
 def add_model_arguments(parser: argparse.ArgumentParser) -> None:
@@ -26,7 +27,7 @@ def add_model_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--activation", choices=ACTIVATIONS, default="relu", help="hidden activation")
     parser.add_argument(
         "--decoder",
-        choices=("bernoulli", "gaussian"),
+        choices=DECODERS,
         default="bernoulli",
         help="p(y|z): Bernoulli pixels (logits; data in [0, 1]) or Gaussian (means, one learned sigma)",
     )
