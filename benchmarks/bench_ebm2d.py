@@ -25,7 +25,8 @@ from ebmlab.data import TOYS, sample_toy
 from ebmlab.metrics import gaussian_mmd
 from ebmlab.models.ebm2d import MLPEnergy, _training_step
 from ebmlab.recipes.ebm2d import EBM2DConfig, EBM2DRecipe
-from ebmlab.samplers import ReplayBuffer, _langevin, langevin
+from ebmlab.samplers import LangevinKernel, ReplayBuffer, langevin
+from ebmlab.samplers.chain import _run_chain
 from ebmlab.training import train
 
 ETA, SIGMA, BATCH, STEPS, BUFFER, LOW, HIGH, ALPHA, LR = 0.01, 0.1, 256, 20, 10_000, -4.5, 4.5, 0.1, 3e-3
@@ -54,11 +55,12 @@ def make_ebmlab(data, seed=0):
     optimizer = torch.optim.Adam(model.parameters(), lr=LR, betas=(0.0, 0.999), fused=True)
     buffer = ReplayBuffer(BUFFER, 2, reinit_prob=0.05, low=LOW, high=HIGH, seed=seed + 1)
     chains = torch.Generator().manual_seed(seed + 3)
+    kernel = LangevinKernel(model, step_size=ETA, noise_scale=SIGMA)
     batches = _batches(data, seed + 2)
 
     def step():
         draw = buffer.draw(BATCH)
-        chain = _langevin(model.energy_and_grad, draw.samples, STEPS, ETA, SIGMA, None, None, chains, model.energy)
+        chain = _run_chain(kernel, draw.samples, STEPS, chains, model.energy)
         buffer.update(chain.samples, draw.index)
         _training_step(model, optimizer, next(batches), chain.samples, ALPHA)
 

@@ -35,7 +35,6 @@ from ebmlab.models.rbm import (
     RBM,
     RBMParameters,
     ais_log_partition,
-    base_visible_bias,
     pseudo_likelihood,
     rbm_free_energy,
 )
@@ -53,11 +52,16 @@ def _binarised(split: str, root: str, limit: int | None) -> np.ndarray:
     return np.ascontiguousarray(data)
 
 
+def _on_cpu(params: RBMParameters) -> RBMParameters:
+    """The estimator's training state (``params_``, on its device) as CPU tensors."""
+    return RBMParameters(*(t.cpu() for t in (params.weight, params.visible_bias, params.hidden_bias)), params.visible)
+
+
 def _measure(params: RBMParameters, train: torch.Tensor, test: torch.Tensor, args: argparse.Namespace) -> dict:
     flips = torch.from_numpy(np.random.RandomState(0).randint(0, test.shape[1], test.shape[0]))
     pl = float(pseudo_likelihood(params, test, flips).mean())
     ais = ais_log_partition(
-        params, n_chains=args.ais_chains, n_betas=args.ais_betas, base_bias=base_visible_bias(params, train), seed=0
+        params, train, n_chains=args.ais_chains, n_betas=args.ais_betas, seed=0
     )
     with torch.no_grad():
         ll_test = float(-rbm_free_energy(params, test).double().mean()) - ais.log_partition
@@ -72,9 +76,7 @@ def _measure(params: RBMParameters, train: torch.Tensor, test: torch.Tensor, arg
 
 
 def _ais_ll(params: RBMParameters, train: torch.Tensor, test: torch.Tensor, n_betas: int, n_chains: int, seed: int):
-    ais = ais_log_partition(
-        params, n_chains=n_chains, n_betas=n_betas, base_bias=base_visible_bias(params, train), seed=seed
-    )
+    ais = ais_log_partition(params, train, n_chains=n_chains, n_betas=n_betas, seed=seed)
     with torch.no_grad():
         ll_test = float(-rbm_free_energy(params, test).double().mean()) - ais.log_partition
         ll_train = float(-rbm_free_energy(params, train[:10000]).double().mean()) - ais.log_partition
@@ -115,9 +117,7 @@ def quality(args: argparse.Namespace, train: torch.Tensor, test: torch.Tensor) -
         cpu_total += time.process_time() - start_cpu
         print(f"epoch {epoch}: CPU {cpu_total:.1f} s so far", flush=True)
         if epoch in checkpoints:
-            params = RBMParameters(
-                *(t.cpu() for t in (model.components_, model.intercept_visible_, model.intercept_hidden_))
-            )
+            params = _on_cpu(model.params_)
             ais, ll, ll_train = _ais_ll(params, train, test, args.curve_betas, args.ais_chains, 0)
             curve.append((epoch, cpu_total, ll, ll_train, ais))
             print(
@@ -125,7 +125,7 @@ def quality(args: argparse.Namespace, train: torch.Tensor, test: torch.Tensor) -
                 f"ESS {_ess(ais.log_weights):.1f}",
                 flush=True,
             )
-    params = RBMParameters(*(t.cpu() for t in (model.components_, model.intercept_visible_, model.intercept_hidden_)))
+    params = _on_cpu(model.params_)
     finals = []
     for seed in (0, 1):
         start = time.perf_counter()
@@ -262,7 +262,7 @@ def like_for_like(args: argparse.Namespace, train_np: np.ndarray, train: torch.T
             device=args.device,
         )
         model.initialize(train.shape[1])
-        data = train.to(model.components_.device)
+        data = train.to(model.params_.weight.device)
         sk = BernoulliRBM(args.hidden, learning_rate=args.lr, batch_size=args.batch_size, n_iter=1, random_state=seed)
         sk_rng = np.random.RandomState(seed + 1000)
         for epoch in range(args.epochs):  # interleaved, so that the machine's drift hits both alike
@@ -284,9 +284,7 @@ def like_for_like(args: argparse.Namespace, train_np: np.ndarray, train: torch.T
                 f"scikit-learn {times['scikit-learn'][-1] if times['scikit-learn'] else float('nan'):.2f} s",
                 flush=True,
             )
-        params = RBMParameters(
-            *(t.cpu() for t in (model.components_, model.intercept_visible_, model.intercept_hidden_))
-        )
+        params = _on_cpu(model.params_)
         fitted = {"ebmlab": params}
         if not args.skip_sklearn:
             fitted["scikit-learn"] = RBMParameters(

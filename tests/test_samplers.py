@@ -1,19 +1,30 @@
-"""Langevin dynamics and the replay buffer: statistics against analytic answers, determinism, errors."""
+"""Samplers: every transition kernel through the one driver, Langevin dynamics, block Gibbs, AIS, the replay buffer,
+and Bernoulli draws: statistics against analytic answers, determinism, errors."""
 
 from __future__ import annotations
 
 import dataclasses
+import math
 
+import numpy as np
 import pytest
 import torch
 
 from ebmlab.samplers import (
+    AISResult,
+    BlockGibbsKernel,
     DivergedChainError,
     Langevin,
+    LangevinKernel,
     ReplayBuffer,
     SampleResult,
+    TransitionKernel,
+    ais_betas,
+    annealed_importance_sampling,
     autograd_energy_and_grad,
+    bernoulli,
     langevin,
+    run_chain,
 )
 
 
@@ -154,3 +165,93 @@ def test_replay_buffer_update_shape_checked():
     buffer = ReplayBuffer(10, 2)
     with pytest.raises(ValueError, match=r"samples must have shape \(3, 2\)"):
         buffer.update(torch.zeros(3, 3), torch.arange(3))
+
+
+# ----------------------------------------------------------------------------- kernels, the driver, AIS
+
+
+def _gibbs_gaussian(rho: float = 0.6) -> BlockGibbsKernel:
+    """(y, z) ~ N(0, [[1, ρ], [ρ, 1]]): each given the other is N(ρ ·, 1 − ρ²); the marginal of y is N(0, 1)."""
+
+    def conditional(other, generator):
+        return rho * other + math.sqrt(1 - rho**2) * torch.randn(other.shape, generator=generator)
+
+    return BlockGibbsKernel(conditional, conditional, lambda y: 0.5 * y.pow(2).sum(1))
+
+
+KERNELS = {
+    "langevin": lambda: LangevinKernel(lambda y: 0.5 * y.pow(2).sum(1), step_size=0.02),
+    "gibbs": _gibbs_gaussian,
+}
+
+
+@pytest.mark.parametrize("name", sorted(KERNELS))
+def test_every_kernel_samples_a_standard_gaussian_through_the_driver(name):
+    # the contract test: run_chain of each kernel from a point mass reaches N(0, 1) (4 standard errors, O(η) bias)
+    kernel = KERNELS[name]()
+    assert isinstance(kernel, TransitionKernel)
+    result = run_chain(kernel, torch.full((4000, 1), 3.0), 300, generator=torch.Generator().manual_seed(0))
+    assert isinstance(result, SampleResult) and result.steps == 300 and result.samples.shape == (4000, 1)
+    assert abs(float(result.samples.mean())) < 4 / math.sqrt(4000)
+    assert abs(float(result.samples.var()) - 1.0) < 0.08
+    torch.testing.assert_close(result.energy, 0.5 * result.samples.pow(2).sum(1))
+
+
+def test_the_driver_reproduces_with_the_generator_and_leaves_init_alone():
+    init = torch.ones(16, 2)
+    runs = [run_chain(_gibbs_gaussian(), init, 5, generator=torch.Generator().manual_seed(1)) for _ in range(2)]
+    assert torch.equal(runs[0].samples, runs[1].samples) and torch.equal(init, torch.ones(16, 2))
+    assert run_chain(_gibbs_gaussian(), init, 0).samples.equal(init)  # zero steps: the init and its energy
+    with pytest.raises(ValueError, match="steps must be >= 0"):
+        run_chain(_gibbs_gaussian(), init, -1)
+    with pytest.raises(TypeError, match="kernel must have step"):
+        run_chain(lambda y: y, init, 1)
+
+
+def test_the_driver_names_the_first_divergent_step_of_any_kernel():
+    def doubling(y, generator):  # y ↦ 1e20 y: float32 overflows at the third step
+        return 1e20 * y
+
+    kernel = BlockGibbsKernel(doubling, lambda z, generator: z, lambda y: y.sum(1), advice="shrink the step")
+    message = r"^Gibbs chain diverged: NaN or infinite states at step 2 of 5; shrink the step$"
+    with pytest.raises(DivergedChainError, match=message):
+        run_chain(kernel, torch.ones(3, 2), 5)
+    with pytest.raises(DivergedChainError, match="at step 1 of 1"):  # only the final states are bad
+        run_chain(kernel, torch.ones(3, 2) * 1e30, 1)
+
+
+def test_ais_estimates_the_log_partition_of_a_gaussian():
+    # p_β ∝ exp(−λ_β y²/2), λ_β = 1 − β + β/σ², drawn exactly at each β: Z_1/Z_0 = σ
+    sigma, generator = 2.5, torch.Generator().manual_seed(0)
+
+    def precision(beta):
+        return 1 - beta + beta / sigma**2
+
+    def free_energy(y, beta):
+        return 0.5 * precision(beta) * y.pow(2).sum(1)
+
+    def exact_kernel(beta):
+        def draw(y, g):
+            return precision(beta) ** -0.5 * torch.randn(y.shape, generator=g)
+
+        return BlockGibbsKernel(draw, lambda z, g: z, lambda y: free_energy(y, beta))
+
+    init = torch.randn(500, 1, generator=generator)
+    result = annealed_importance_sampling(
+        free_energy, exact_kernel, init, ais_betas(200), base_log_partition=0.5 * math.log(2 * math.pi),
+        generator=generator,
+    )
+    exact = math.log(sigma * math.sqrt(2 * math.pi))
+    assert isinstance(result, AISResult) and result.log_weights.shape == (500,) and result.n_betas == 200
+    assert abs(result.log_partition - exact) < 4 * result.log_partition_std + 0.01
+    with pytest.raises(ValueError, match="betas must increase"):
+        annealed_importance_sampling(free_energy, exact_kernel, init, [0.0, 0.5, 0.5, 1.0], base_log_partition=0.0)
+
+
+@pytest.mark.parametrize("source", ["torch", "numpy"])
+def test_bernoulli_draws_have_the_requested_means(source):
+    p = torch.linspace(0.0, 1.0, 5).repeat(8000, 1)  # (8000, 5)
+    generator = torch.Generator().manual_seed(0) if source == "torch" else np.random.SFC64(0)
+    means = bernoulli(p, generator).mean(0)
+    assert torch.allclose(means, p[0], atol=4 * 0.5 / math.sqrt(8000))
+    assert means[0] == 0.0 and means[-1] == 1.0

@@ -29,8 +29,8 @@ def plot_filters(fit: RBMFit, path: Path, count: int = 100) -> Path:
     shape = fit.data.image_shape
     if shape is None:
         raise ValueError("plot_filters needs image data (fit.data.image_shape is None)")
-    weights = fit.model.components_[:count].detach().cpu().numpy()  # (shown, D)
-    hidden = len(fit.model.components_)
+    weights = fit.model.params_.weight[:count].detach().cpu().numpy()  # (shown, D), whatever type components_ has
+    hidden = fit.model.params_.n_hidden
     shown = (
         f"first {len(weights)} of {hidden} hidden units"
         if len(weights) < hidden

@@ -37,7 +37,8 @@ from .._validation import check_int, check_positive, resolve_device
 from ..data import TOYS, sample_toy, toy_limits
 from ..metrics import gaussian_mmd
 from ..models.ebm2d import MLPEnergy, _training_step, sample_model
-from ..samplers import DivergedChainError, ReplayBuffer, _langevin
+from ..samplers import DivergedChainError, LangevinKernel, ReplayBuffer
+from ..samplers.chain import _run_chain
 from ..training import Diverged, generator_state, set_generator_state
 from ._base import Recipe
 
@@ -166,6 +167,9 @@ class EBM2DRecipe(Recipe):
         self.data = sample_toy(config.toy, config.n_data, seed=config.seed).to(self.device)  # (N, 2)
         self.energy = MLPEnergy(2, (config.hidden,) * config.depth, seed=config.seed).to(self.device)
         self.optimizer = torch.optim.Adam(self.energy.parameters(), lr=config.lr, betas=(0.0, 0.999), fused=True)
+        self.kernel = LangevinKernel(
+            self.energy, step_size=config.step_size, noise_scale=config.noise_scale, grad_clip=config.grad_clip
+        )
         self.buffer = None
         if config.method == "pcd":
             self.buffer = ReplayBuffer(
@@ -199,17 +203,7 @@ class EBM2DRecipe(Recipe):
         draw = None if self.buffer is None else self.buffer.draw(config.batch_size)
         init = positive if draw is None else draw.samples  # (B, 2)
         try:
-            chain = _langevin(
-                self.energy.energy_and_grad,
-                init,
-                config.langevin_steps,
-                config.step_size,
-                config.noise_scale,
-                config.grad_clip,
-                None,
-                self.chains,
-                self._final_energy,
-            )
+            chain = _run_chain(self.kernel, init, config.langevin_steps, self.chains, self._final_energy)
         except DivergedChainError as exc:
             raise self._diverged(index + 1, exc) from None
         if draw is not None:

@@ -33,7 +33,6 @@ from ..models.rbm import (
     RBMSettings,
     VisibleUnits,
     ais_log_partition,
-    base_visible_bias,
     exact_log_partition,
     pseudo_likelihood,
     rbm_free_energy,
@@ -109,8 +108,16 @@ class RBMConfig(RBMSettings):
 class RBMData:
     """Training (and, for MNIST-style sets, test) rows as the RBM sees them, ``(N, D)`` float32.
 
-    ``mean`` and ``scale`` ``(D,)`` undo the Gaussian standardisation (data = rows · scale + mean);
-    they are zeros and ones for Bernoulli data.
+    ``mean`` μ and ``scale`` s ``(D,)`` undo the Gaussian standardisation :math:`x = (x_0 - \\mu) / s` of the
+    loaded rows :math:`x_0 = x \\cdot s + \\mu`; they are zeros and ones for Bernoulli data.
+
+    Example:
+        >>> data = prepare_rbm_data(RBMConfig(visible="gaussian", n_samples=100))
+        >>> data.train.shape, data.test, bool(abs(data.train.mean(0)).max() < 1e-4)  # standardised columns
+        ((100, 64), None, True)
+        >>> raw = prepare_rbm_data(RBMConfig(n_samples=100, binarize=False)).train  # the same rows, as loaded
+        >>> bool(abs(data.train * data.scale + data.mean - raw).max() < 1e-5)
+        True
     """
 
     train: np.ndarray
@@ -164,7 +171,17 @@ def prepare_rbm_data(config: RBMConfig) -> RBMData:
 @dataclass(frozen=True)
 class RBMFit:
     """A trained RBM as its figures see it: the estimator, its data, the per-epoch monitors
-    (``pseudo_likelihoods`` empty where undefined) and the final states of long Gibbs chains."""
+    (``pseudo_likelihoods`` empty where undefined) and ``samples``, the final states v_T of ``sample_chains`` Gibbs
+    chains of T = ``sample_steps`` sweeps v → h ~ p(h | v) → v ~ p(v | h) from v_0 ~ p(v | h = 0).
+
+    Example:
+        >>> from ebmlab.training import train
+        >>> recipe = RBMRecipe(RBMConfig(n_components=8, epochs=1, n_samples=100, sample_chains=4, sample_steps=5))
+        >>> _ = train(recipe, progress=False)
+        >>> fit = recipe.fit()
+        >>> tuple(fit.samples.samples.shape), fit.samples.steps, len(fit.reconstruction_errors)
+        ((4, 64), 5, 1)
+    """
 
     model: RBM
     data: RBMData
@@ -263,11 +280,11 @@ class RBMRecipe(Recipe):
 
     def state_dict(self) -> dict[str, Any]:
         model = self.estimator
-        velocity = model.velocity_
+        params, velocity = model.params_, model.velocity_
         return {
-            "weight": model.components_,
-            "visible_bias": model.intercept_visible_,
-            "hidden_bias": model.intercept_hidden_,
+            "weight": params.weight,
+            "visible_bias": params.visible_bias,
+            "hidden_bias": params.hidden_bias,
             "chain": model.h_samples_,
             "velocity": {
                 "weight": velocity.weight,
@@ -280,11 +297,10 @@ class RBMRecipe(Recipe):
         }
 
     def load_state_dict(self, state: dict[str, Any]) -> None:
-        model = self.estimator
-        model.components_.copy_(state["weight"])
-        model.intercept_visible_.copy_(state["visible_bias"])
-        model.intercept_hidden_.copy_(state["hidden_bias"])
-        model.h_samples_ = state["chain"].to(device=self.device, dtype=model.components_.dtype, copy=True)
+        model, params = self.estimator, self.estimator.params_
+        for name in ("weight", "visible_bias", "hidden_bias"):
+            getattr(params, name).copy_(state[name])
+        model.h_samples_ = state["chain"].to(device=self.device, dtype=params.weight.dtype, copy=True)
         for name in ("weight", "visible_bias", "hidden_bias"):
             getattr(model.velocity_, name).copy_(state["velocity"][name])
         set_generator_state(model.generator_, state["generator"])
@@ -308,7 +324,7 @@ class RBMRecipe(Recipe):
                 params,
                 n_chains=config.ais_chains,
                 n_betas=config.ais_betas,
-                base_bias=base_visible_bias(params, self.train_rows),
+                data=self.train_rows,
                 seed=config.seed,
             )
             metrics = {"log_partition": ais.log_partition, "log_partition_std": ais.log_partition_std}

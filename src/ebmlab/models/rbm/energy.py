@@ -10,7 +10,7 @@ import torch
 import torch.nn.functional as F
 from torch import Tensor
 
-from ..._validation import check_matrix, check_positive
+from ..._validation import check_int, check_matrix, check_positive
 from ...energy import Energy, FiniteLatent
 
 __all__ = ["BernoulliVisible", "BinaryLatent", "GaussianVisible", "RBMEnergy", "RBMParameters", "VisibleUnits"]
@@ -67,8 +67,14 @@ VisibleUnits = BernoulliVisible | GaussianVisible
 
 @dataclass(frozen=True)
 class RBMParameters:
-    """An RBM's tensors, updated in place by training: W ``(K, D)`` (scikit-learn's ``components_``), b ``(D,)``,
-    c ``(K,)``, and its visible units. Example: ``RBMParameters.random(6, 3).weight.shape == (3, 6)``."""
+    """An RBM's tensors, updated in place by training, of E(v, h) = −visible_term(v) − x(v)ᵀWᵀh − cᵀh: W ``(K, D)``
+    (scikit-learn's ``components_``), b ``(D,)``, c ``(K,)``, and its visible units.
+
+    Example:
+        >>> params = RBMParameters.random(6, 3, seed=0)  # W ~ N(0, 0.01²), b = c = 0
+        >>> tuple(params.weight.shape), params.n_visible, params.n_hidden, float(params.hidden_bias.abs().sum())
+        ((3, 6), 6, 3, 0.0)
+    """
 
     weight: Tensor
     visible_bias: Tensor
@@ -114,8 +120,7 @@ def _free_energy(params: RBMParameters, v: Tensor) -> Tensor:  # F(v), (B,)
 
 
 def rbm_energy(params: RBMParameters, v: Tensor, h: Tensor) -> Tensor:
-    """E(v, h) = −visible_term(v) − x(v)ᵀWᵀh − cᵀh (Bernoulli: −vᵀWᵀh − bᵀv − cᵀh), v ``(B, D)``, h ``(B, K)`` →
-    ``(B,)``.
+    """E(v, h) = −visible_term(v) − x(v)ᵀWᵀh − cᵀh (Bernoulli: −vᵀWᵀh − bᵀv − cᵀh), v ``(B, D)``, h ``(B, K)`` → (B,).
 
     Example:
         >>> rbm_energy(RBMParameters(torch.ones(1, 2), torch.zeros(2), torch.zeros(1)),
@@ -133,8 +138,8 @@ def rbm_free_energy(params: RBMParameters, v: Tensor) -> Tensor:
 
     .. math:: F(v) = -\\log \\sum_h e^{-E(v, h)} = -b^\\top v - \\sum_j \\mathrm{softplus}(c_j + (W v)_j)
 
-    (Gaussian: ‖v − b‖²/2σ² − Σ_j softplus(c_j + (W v)_j / σ)). Unnormalised: :func:`ebmlab.free_energy` at β = 1
-    averages over the 2^K values of h, so ``RBMEnergy(params).free_energy(v, 1)`` = F(v) + K log 2 (tested).
+    (Gaussian: ‖v − b‖²/2σ² − Σ_j softplus(c_j + (W v)_j / σ)), unnormalised: ``RBMEnergy(params).free_energy(v,
+    1)``, the core's average over the 2^K values of h, is F(v) + K log 2.
 
     Example:
         >>> rbm_free_energy(RBMParameters(torch.zeros(2, 3), torch.zeros(3), torch.zeros(2)), torch.zeros(1, 3))
@@ -161,15 +166,10 @@ class BinaryLatent(FiniteLatent):
     size = property(lambda self: 2**self.dim)
 
     def __init__(self, dim: int) -> None:
-        if dim < 1:
-            raise ValueError(f"dim must be >= 1, got dim={dim}")
-        self.dim = int(dim)
+        self.dim = check_int(dim, "dim")
 
     def values(self, device: torch.device | None = None, dtype: torch.dtype = torch.float32) -> Tensor:
         return _binary_states(0, 2**self.dim, self.dim, dtype, device)  # (2^K, K)
-
-    def __repr__(self) -> str:
-        return f"BinaryLatent({self.dim})"
 
 
 class RBMEnergy(Energy):

@@ -1,4 +1,6 @@
-"""Contrastive divergence: ONE update (CD-k, PCD-k, momentum, weight decay) and its hyperparameters."""
+"""Contrastive divergence: ONE update (CD-k, PCD-k, momentum, weight decay), fused over an epoch, and its
+hyperparameters. It packs the biases into Ŵ = [[W, c], [(b/s)ᵀ, 0]] ``(K + 1, ≥ D + 1)``, visible rows x̂ = [v/s, 1],
+hidden columns ĥ = [h; 1]: Ŵ[:K] x̂ᵀ = c + W x and ĥᵀ Ŵ[:, :D] = b/s + hW are single products."""
 
 from __future__ import annotations
 
@@ -10,29 +12,33 @@ import torch
 from torch import Tensor
 
 from ..._validation import check_int, check_matrix, check_positive, resolve_device
-from .energy import BernoulliVisible, GaussianVisible, RBMParameters, VisibleUnits, _check_visible
-from .sampling import RandomSource, _draw_hidden, _hidden_step, _mm_into, _pack, _unpack, _visible_step
+from .energy import BernoulliVisible, GaussianVisible, RBMParameters, VisibleUnits
+from .sampling import RandomSource, _draw_hidden, _draw_visible
 
-__all__ = ["ContrastiveStep", "RBMSettings", "RBMVelocity", "contrastive_divergence_step", "data_visible_bias"]
+__all__ = ["RBMSettings", "RBMVelocity", "data_visible_bias"]
 
 _MATMUL_DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16}
 
 
-def _in_range(value: float, name: str, upper: float = 1.0) -> float:
-    """A number in [0, 1) (``upper=1``) or a finite number >= 0 (``upper=inf``)."""
+def _in_range(value: float, name: str, upper: float = 1.0) -> None:
+    """Require a number in [0, 1) (``upper=1``) or a finite number >= 0 (``upper=inf``)."""
     if isinstance(value, bool) or not isinstance(value, (int, float)) or not 0.0 <= value < upper:
         expected = "a number in [0, 1)" if upper == 1.0 else "a finite number >= 0"
         raise ValueError(f"{name} must be {expected}, got {name}={value!r}")
-    return float(value)
 
 
 @dataclass(eq=False, repr=False)
 class RBMSettings:
     """The hyperparameters of an RBM and its training, declared once: :class:`~ebmlab.models.rbm.RBM` and the
-    recipe's ``RBMConfig`` are these fields and their own. Defaults: scikit-learn's ``BernoulliRBM``'s. With
-    ``matmul_dtype="bfloat16"`` (Bernoulli units, only when asked) the three products of an update run in bfloat16
-    (float32 accumulation) from a bfloat16 copy of W, c, b; binary states are exact there, parameters,
-    probabilities and updates float32 (fast with AVX-512 BF16, slow where emulated).
+    recipe's ``RBMConfig`` are these fields and their own; defaults: scikit-learn's ``BernoulliRBM``'s. Update t of
+    T steps by η_t = η + (η_final − η) t / T, epochs ≤ ``momentum_warmup_epochs`` with momentum μ_0, then μ. With
+    ``matmul_dtype="bfloat16"`` (Bernoulli units) the three products of an update run in bfloat16 (float32
+    accumulation) from a bfloat16 copy of W, c, b, exact for binary states (fast with AVX-512 BF16).
+
+    Example:
+        >>> settings = RBMSettings(64, momentum=0.9, initial_momentum=0.5, final_learning_rate=0.0)
+        >>> settings.momentum_at(1), settings.momentum_at(6), settings.learning_rate_at(50, 100)
+        (0.5, 0.9, 0.05)
     """
 
     n_components: int = 256  # K hidden units
@@ -63,8 +69,7 @@ class RBMSettings:
             if getattr(self, name) is not None:
                 _in_range(getattr(self, name), name, upper)
         check_int(self.momentum_warmup_epochs, "momentum_warmup_epochs", minimum=0)
-        if self.init_visible_bias not in ("zero", "data"):
-            bias = self.init_visible_bias
+        if (bias := self.init_visible_bias) not in ("zero", "data"):
             raise ValueError(f"init_visible_bias must be 'zero' or 'data', got init_visible_bias={bias!r}")
         dtype = self.matmul_dtype
         if dtype not in _MATMUL_DTYPES:
@@ -73,9 +78,6 @@ class RBMSettings:
             raise ValueError(f"matmul_dtype={dtype!r} is available for Bernoulli visible units; got {units!r}")
         resolve_device(self.device)
         return _MATMUL_DTYPES[dtype]
-
-    def uses_momentum(self) -> bool:  # velocity buffers needed
-        return self.momentum > 0 or (self.initial_momentum or 0.0) > 0
 
     def momentum_at(self, epoch: int) -> float:
         """μ in ``epoch`` (1-based)."""
@@ -90,7 +92,13 @@ class RBMSettings:
 
 
 class RBMVelocity(NamedTuple):
-    """Momentum buffers ΔW ``(K, D)``, Δb ``(D,)``, Δc ``(K,)`` (:meth:`zeros_like` them)."""
+    """Momentum buffers ΔW ``(K, D)``, Δb ``(D,)``, Δc ``(K,)`` of the update Δθ ← μ Δθ + η g_θ, θ += Δθ.
+
+    Example:
+        >>> velocity = RBMVelocity.zeros_like(RBMParameters.random(6, 3))
+        >>> tuple(velocity.weight.shape), float(velocity.visible_bias.abs().sum())
+        ((3, 6), 0.0)
+    """
 
     weight: Tensor
     visible_bias: Tensor
@@ -101,53 +109,23 @@ class RBMVelocity(NamedTuple):
         return RBMVelocity(*(torch.zeros_like(t) for t in (params.weight, params.visible_bias, params.hidden_bias)))
 
 
-class ContrastiveStep(NamedTuple):
-    """:func:`contrastive_divergence_step`'s chains' states ``(S, K)`` and a 0-d bool, the parameters' finiteness."""
-
-    chain: Tensor
-    finite: Tensor
+def _mm_into(a: Tensor, b: Tensor, out: Tensor, staging: Tensor | None = None) -> Tensor:
+    """``out = a b``; a product in a lower dtype (bfloat16) lands in ``staging`` first."""
+    return torch.mm(a, b, out=out) if staging is None else out.copy_(torch.mm(a, b, out=staging))
 
 
-def contrastive_divergence_step(
-    params: RBMParameters, v_data: Tensor, chain: Tensor | None, *, learning_rate: float, n_steps: int = 1,
-    generator: RandomSource = None, momentum: float = 0.0, weight_decay: float = 0.0,
-    velocity: RBMVelocity | None = None,
-) -> ContrastiveStep:
-    """One CD-k (``chain=None``) or persistent CD-k update of ``params`` in place, the training's only update
-    (:func:`_contrastive_epoch`; the tests hold the textbook form as its oracle). h⁺ = p(h | v_data); from h⁺'s
-    sample (CD) or ``chain`` ``(S, K)`` (PCD), k sweeps h → v⁻ → h, h⁻ = p(h | v⁻); with x = v/s:
+def _pack(weight: Tensor, visible_bias: Tensor, hidden_bias: Tensor, scale: float, width: int) -> Tensor:
+    """Ŵ ``(K + 1, width)``, zero-padded, of the parameters (or their velocity)."""
+    (hidden, dim), packed = weight.shape, weight.new_zeros(weight.shape[0] + 1, width)
+    packed[:hidden, :dim], packed[:hidden, dim], packed[hidden, :dim] = weight, hidden_bias, visible_bias / scale
+    return packed
 
-    .. math:: g_W = \\tfrac{1}{B}(h^{+\\top} x^+ - h^{-\\top} x^-),\\quad
-              g_c = \\tfrac{1}{B}\\textstyle\\sum (h^+ - h^-),\\quad
-              g_b = \\tfrac{1}{B}\\big(\\sum \\partial_b(-F)(v^+) - \\sum \\partial_b(-F)(v^-)\\big)
 
-    (scikit-learn's rule), then Δθ ← μ Δθ + η (g_θ − λ W [θ = W]), θ += Δθ (Hinton 2010, §9–10).
-
-    Example:
-        >>> params = RBMParameters.random(6, 4, seed=0)
-        >>> step = contrastive_divergence_step(params, torch.ones(8, 6), torch.zeros(8, 4), learning_rate=0.1)
-        >>> step.chain.shape, bool(step.finite)
-        (torch.Size([8, 4]), True)
-    """
-    _check_visible(params, v_data, "v_data")
-    check_positive(learning_rate, "learning_rate")
-    n_steps = check_int(n_steps, "n_steps")
-    if chain is not None and (chain.ndim != 2 or chain.shape[1] != params.n_hidden):
-        raise ValueError(f"chain must have shape (S, K) with K = {params.n_hidden}, got {tuple(chain.shape)}")
-    _in_range(momentum, "momentum")
-    _in_range(weight_decay, "weight_decay", math.inf)
-    if momentum > 0 and velocity is None:
-        raise ValueError(f"momentum={momentum} needs a velocity buffer: pass velocity=RBMVelocity.zeros_like(params)")
-    for name, mine in velocity._asdict().items() if velocity is not None else ():
-        if mine.shape != getattr(params, name).shape:
-            shape = tuple(getattr(params, name).shape)
-            raise ValueError(f"velocity.{name} must have the shape of params.{name} {shape}, got {tuple(mine.shape)}")
-    with torch.no_grad():
-        rates = [learning_rate]
-        recipe = (momentum, weight_decay, velocity)
-        next_chain, _ = _contrastive_epoch(params, [v_data], rates, chain, n_steps, generator, *recipe)
-        finite = torch.isfinite(params.weight.sum() + params.visible_bias.sum() + params.hidden_bias.sum())
-    return ContrastiveStep(next_chain, finite)
+def _unpack(packed: Tensor, weight: Tensor, visible_bias: Tensor, hidden_bias: Tensor, scale: float) -> None:
+    hidden, dim = weight.shape
+    weight.copy_(packed[:hidden, :dim])
+    hidden_bias.copy_(packed[:hidden, dim])
+    visible_bias.copy_(packed[hidden, :dim] * scale)
 
 
 def _contrastive_epoch(
@@ -155,11 +133,18 @@ def _contrastive_epoch(
     generator: RandomSource, momentum: float = 0.0, weight_decay: float = 0.0, velocity: RBMVelocity | None = None,
     *, matmul_dtype: torch.dtype | None = None, check: bool = False,
 ) -> tuple[Tensor, int]:
-    """:func:`contrastive_divergence_step` over ``batches`` (step sizes ``rates``), inputs valid, under ``no_grad``:
-    in :mod:`.sampling`'s packed layout one GEMM Ŵ += η/B ŝ x̂, ŝ = [[−h⁻, h⁺], [−ω, ω]], x̂ = [x⁻; x⁺] updates W,
-    c and b (ω = 1, or 1/σ² and a −(B − S) ω b/σ term for Gaussian units): three GEMMs and two draws per PCD-1
-    update; ``matmul_dtype`` runs the products from a copy of Ŵ. Returns the chains ``(S, K)`` and, with ``check``,
-    the first minibatch (1-based) after which the parameters are not finite (0: none)."""
+    """Contrastive divergence over ``batches`` (step sizes ``rates``), the training's one update of ``params`` (and
+    ``velocity``) in place, on valid inputs under ``no_grad``. Per minibatch v⁺ ``(B, D)``: h⁺ = p(h | v⁺); from h⁺'s
+    sample (CD-k, ``chain=None``) or the ``chain`` ``(S, K)`` (PCD-k), k sweeps h → v⁻ → h, h⁻ = p(h | v⁻); x = v/s:
+
+    .. math:: g_W = \\tfrac{1}{B}(h^{+\\top} x^+ - h^{-\\top} x^-),\\quad
+              g_c = \\tfrac{1}{B}\\textstyle\\sum (h^+ - h^-),\\quad
+              g_b = \\tfrac{1}{B}\\big(\\sum \\partial_b(-F)(v^+) - \\sum \\partial_b(-F)(v^-)\\big)
+
+    (scikit-learn's rule; the tests' textbook oracle), Δθ ← μ Δθ + η (g_θ − λ W [θ = W]), θ += Δθ (Hinton 2010,
+    §9–10): one GEMM Ŵ += η/B ŝ x̂, ŝ = [[−h⁻, h⁺], [−ω, ω]], x̂ = [x⁻; x⁺] (ω = 1, or 1/σ² and a −(B − S) ω b/σ term
+    for Gaussian units), three GEMMs and two draws per PCD-1 update, in ``matmul_dtype`` from a copy of Ŵ. Returns
+    the chains ``(S, K)`` and, with ``check``, the first minibatch (1-based) leaving non-finite parameters (or 0)."""
     units, weight = params.visible, params.weight
     n_hidden, dim = weight.shape
     width = -(-(dim + 1) // 16) * 16  # rows 64-byte aligned: the update GEMM runs ~5 % faster
@@ -201,12 +186,13 @@ def _contrastive_epoch(
             x_data.copy_(batch)
         else:
             torch.div(batch, units.scale, out=x_data)
-        if chain is None:  # the chain starts from a sample of h⁺ = p(h | v_data)
-            _hidden_step(bottom_up, x_hat_pos, generator, h_chain, h_pos, h_pos_low, keep=True)
-        for step in range(n_steps):  # Gibbs sweeps h → x⁻ (→ h)
-            _visible_step(top_down, h_hat, units, generator, x_neg, pre, pre_low)
+        if chain is None:  # the chain starts from a sample of h⁺ = p(h | v_data) = σ(Ŵ[:K] x̂⁺ᵀ)
+            _draw_hidden(_mm_into(bottom_up, x_hat_pos.t(), h_pos, h_pos_low).sigmoid_(), generator, h_chain)
+        for step in range(n_steps):  # Gibbs sweeps h → x⁻ ~ p(x | h) around ĥᵀ Ŵ[:, :D] = b/s + hW (→ h)
+            _draw_visible(units, _mm_into(h_hat.t(), top_down, pre, pre_low), generator, x_neg)
             if step < n_steps - 1:
-                _hidden_step(bottom_up, x_hat_neg, generator, h_chain, h_neg, h_neg_low)
+                probabilities = _mm_into(bottom_up, x_hat_neg.t(), h_neg, h_neg_low).sigmoid_()  # (K, S), scratch
+                _draw_hidden(probabilities, generator, h_chain, overwrite=True)
         if chain is None:  # h⁻ beside the h⁺ above
             _mm_into(bottom_up, x_hat_neg.t(), h_neg, h_neg_low).sigmoid_()
         else:  # [h⁻, h⁺] in one product
@@ -236,21 +222,28 @@ def _contrastive_epoch(
     return hidden[:n_hidden].t().to(packed.dtype).contiguous(), bad
 
 
-def data_visible_bias(data: Tensor, visible: VisibleUnits | None = None, *, clip: float = 1e-3) -> Tensor:
-    """Visible biases making the W = 0 model match the data ``(B, D)``'s means (Hinton 2010, §8), ``(D,)``:
-    b_i = log(p̄_i / (1 − p̄_i)), p̄ the column means clipped to [clip, 1 − clip] (Gaussian units: the means).
+def data_visible_bias(
+    data: Tensor, visible: VisibleUnits | None = None, *, clip: float = 1e-3, smoothing: float = 0.0
+) -> Tensor:
+    """Visible biases making the W = 0 model match the data ``(B, D)``'s means, ``(D,)`` (Gaussian units: the means):
+    the training's start (Hinton 2010, §8) and, with c = 0, α = 0.05, AIS's base-rate model (Salakhutdinov & Murray)
+
+    .. math:: b_i = \\log \\frac{\\bar p_i}{1 - \\bar p_i}, \\quad
+              \\bar p_i = \\mathrm{clip}\\Big(\\frac{\\sum_n v_{ni} + \\alpha}{B + 2\\alpha}, c, 1 - c\\Big),
+              \\quad c = \\mathtt{clip},\\ \\alpha = \\mathtt{smoothing}\\ (\\text{one of them} > 0)
 
     Example:
-        >>> data_visible_bias(torch.tensor([[1.0, 0.0], [1.0, 1.0]]), clip=0.01)
-        tensor([4.5951, 0.0000])
+        >>> data = torch.tensor([[1.0, 0.0], [1.0, 1.0]])
+        >>> data_visible_bias(data, clip=0.01), data_visible_bias(data, clip=0.0, smoothing=1.0)
+        (tensor([4.5951, 0.0000]), tensor([1.0986, 0.0000]))
     """
     if not isinstance(data, Tensor):
         raise TypeError(f"data must be a torch.Tensor, got {type(data).__name__}")
     check_matrix(data, "data")
-    if not 0.0 < clip < 0.5:
-        raise ValueError(f"clip must lie in (0, 0.5), got clip={clip!r}")
+    if not (0.0 <= clip < 0.5 and smoothing >= 0.0 and clip + smoothing > 0.0):
+        raise ValueError(f"need 0 <= clip < 0.5 and smoothing >= 0, one > 0; got clip={clip}, smoothing={smoothing}")
     mean = data.mean(dim=0)  # (D,)
     if isinstance(visible, GaussianVisible):
         return mean
-    clipped = mean.clamp(clip, 1.0 - clip)
-    return torch.log(clipped) - torch.log1p(-clipped)
+    smoothed = ((mean * data.shape[0] + smoothing) / (data.shape[0] + 2 * smoothing)).clamp(clip, 1.0 - clip)
+    return torch.log(smoothed) - torch.log1p(-smoothed)
