@@ -265,6 +265,159 @@ def test_estimator_returns_the_callers_kind_and_dtype():
     assert torch.allclose(energy.free_energy(t).sum(), torch.tensor(tmodel.inertia_, dtype=torch.float64), rtol=1e-9)
 
 
+# ------------------------------------------------------- sample weights, sparse data, scikit-learn's API
+
+
+def test_weighted_seeding_uses_the_weights_and_never_draws_an_absent_point():
+    # what scikit-learn's test_sample_weight_init / test_sample_weight_zero check through its private
+    # KMeans._init_centroids, here through the public seeding functions
+    from ebmlab.models.kmeans.solver import _initial_centers
+
+    x = torch.from_numpy(_blobs(n=200, d=10, k=10, seed=3))
+    rng = np.random.default_rng(0)
+    for init in ("k-means++", "random"):
+        weights = torch.from_numpy(rng.uniform(size=200))
+        plain = _initial_centers(x, 5, init, torch.Generator().manual_seed(1), None)
+        weighted = _initial_centers(x, 5, init, torch.Generator().manual_seed(1), weights)
+        assert not torch.allclose(plain, weighted)
+        weights[::2] = 0.0  # the even rows are absent
+        for seed in range(5):
+            centers = _initial_centers(x, 10, init, torch.Generator().manual_seed(seed), weights)
+            assert torch.cdist(x[::2], centers).min() > 0
+    centers = kmeans_plusplus(x, 10, generator=torch.Generator().manual_seed(0), sample_weight=weights.numpy())
+    assert torch.cdist(x[::2], centers).min() > 0
+
+
+@pytest.mark.parametrize("beta", [math.inf, 0.5])
+def test_integer_weights_equal_repeated_points(beta):
+    x = _blobs(n=300, d=3, k=4, std=1.0)
+    counts = np.random.default_rng(1).integers(0, 4, size=len(x))  # 0: the point is absent
+    init = x[counts > 0][:4]
+    weighted = k_means(x, 4, beta=beta, init=init, tol=1e-10, sample_weight=counts)
+    repeated = k_means(np.repeat(x, counts, axis=0), 4, beta=beta, init=init, tol=1e-10)
+    assert np.allclose(weighted.centers, repeated.centers, atol=1e-8)
+    assert weighted.inertia == pytest.approx(repeated.inertia, rel=1e-9)
+    assert weighted.n_iter == repeated.n_iter
+    model = KMeans(4, init=init).fit(x, sample_weight=counts)
+    assert model.score(x, sample_weight=counts) == pytest.approx(-model.inertia_, rel=1e-9)
+    assert np.array_equal(model.cluster_counts_, np.bincount(model.labels_, weights=counts, minlength=4))
+
+
+def test_partial_fit_with_weights_equals_repeated_batches():
+    x = _blobs(n=400, d=2, k=3, std=0.5)
+    counts = np.random.default_rng(2).integers(0, 3, size=len(x))
+    init = x[:3]
+    weighted, repeated = KMeans(3, init=init), KMeans(3, init=init)
+    for start in range(0, 400, 100):
+        batch, batch_counts = x[start : start + 100], counts[start : start + 100]
+        weighted.partial_fit(batch, sample_weight=batch_counts)
+        repeated.partial_fit(np.repeat(batch, batch_counts, axis=0))
+    assert np.allclose(weighted.cluster_centers_, repeated.cluster_centers_, atol=1e-10)
+    assert np.array_equal(weighted.cluster_counts_, repeated.cluster_counts_)
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "beta", "weighted"),
+    [("lloyd", math.inf, False), ("elkan", math.inf, False), ("auto", math.inf, True), ("auto", 2.0, False)],
+)
+def test_sparse_data_give_the_dense_result(algorithm, beta, weighted):
+    import scipy.sparse
+
+    x = _blobs(n=600, d=12, k=5, std=1.0)
+    x[x < 0] = 0.0  # about half the entries stored
+    weights = np.random.default_rng(3).uniform(size=len(x)) if weighted else None
+    init = x[:5]
+    dense = k_means(x, 5, init=init, beta=beta, algorithm=algorithm, sample_weight=weights, tol=1e-12)
+    for container in (scipy.sparse.csr_matrix, scipy.sparse.csc_array):
+        sparse = k_means(container(x), 5, init=init, beta=beta, algorithm=algorithm, sample_weight=weights, tol=1e-12)
+        assert isinstance(sparse.centers, np.ndarray) and sparse.centers.dtype == np.float64
+        assert np.array_equal(sparse.labels, dense.labels) and sparse.n_iter == dense.n_iter
+        assert np.allclose(sparse.centers, dense.centers, atol=1e-10)
+        assert sparse.inertia == pytest.approx(dense.inertia, rel=1e-9)
+
+
+def test_estimator_on_sparse_arrays_and_sparse_tensors():
+    import scipy.sparse
+
+    x = _digits(np.float32)  # 64 pixels, most of them 0
+    dense = KMeans(10, random_state=0).fit(x)
+    matrix = scipy.sparse.csr_array(x)
+    model = KMeans(10, random_state=0).fit(matrix)
+    assert model.cluster_centers_.dtype == np.float32 and np.array_equal(model.labels_, dense.labels_)
+    assert np.allclose(model.transform(matrix), dense.transform(x), atol=1e-4)
+    assert np.array_equal(model.predict(matrix), dense.predict(x))
+    assert model.score(matrix) == pytest.approx(dense.score(x), rel=1e-4)
+    tensor = torch.from_numpy(x).to_sparse_csr()
+    tmodel = KMeans(10, random_state=0).fit(tensor)
+    assert isinstance(tmodel.labels_, torch.Tensor) and np.array_equal(tmodel.labels_.numpy(), dense.labels_)
+    assert isinstance(tmodel.predict(tensor), torch.Tensor)
+    assert isinstance(tmodel.transform(torch.from_numpy(x).to_sparse_coo()), torch.Tensor)
+    partial = KMeans(10, random_state=0).partial_fit(matrix).partial_fit(matrix)
+    assert partial.cluster_centers_.shape == (10, 64) and partial.n_iter_ == 2
+
+
+def test_accelerated_lloyd_ends_with_the_plain_lloyds_centroids_bit_for_bit():
+    # the accelerated iteration keeps its cluster sums incrementally; its final centroids are recomputed
+    # from fresh sums, so that no round-off drift separates them from the plain Lloyd's
+    x = _blobs(n=3000, d=8, k=20, std=2.5)
+    init = kmeans_plusplus(torch.from_numpy(x), 30, generator=torch.Generator().manual_seed(0)).numpy()
+    plain = k_means(x, 30, init=init, tol=0.0, algorithm="lloyd")
+    fast = k_means(x, 30, init=init, tol=0.0, algorithm="elkan")
+    assert np.array_equal(plain.labels, fast.labels) and np.array_equal(plain.centers, fast.centers)
+
+
+def test_transform_of_a_centroid_is_exactly_zero_away_from_the_origin():
+    x = _blobs(n=500, d=16, k=6, std=0.5, dtype=np.float32) + 1000.0  # ‖y‖² ≫ ‖y − w‖²
+    model = KMeans(6, random_state=0).fit(x)
+    distances = model.transform(model.cluster_centers_)
+    assert np.array_equal(np.diag(distances), np.zeros(6, dtype=np.float32))
+    reference = np.sqrt(((x[:50, None, :].astype(np.float64) - model.cluster_centers_.astype(np.float64)) ** 2).sum(-1))
+    assert np.allclose(model.transform(x[:50]), reference, rtol=1e-3)
+
+
+def test_copy_x_false_centres_in_place_and_restores_the_data():
+    x = _blobs(n=500, d=4, k=5) + 50.0
+    original = x.copy()
+    tensor = torch.from_numpy(x)
+    result = k_means(tensor, 5, init=original[:5], copy_x=False)
+    assert np.allclose(x, original, rtol=0, atol=1e-12)  # the caller's memory, restored
+    assert np.allclose(result.centers.numpy(), k_means(original, 5, init=original[:5]).centers, atol=1e-10)
+    KMeans(5, init=original[:5], copy_x=False).fit(x)
+    assert np.allclose(x, original, rtol=0, atol=1e-12)
+
+
+def test_n_init_auto_callable_init_and_verbose(capsys):
+    x = _blobs(n=200, d=3, k=4)
+    seen = []
+
+    def first_rows(data, n_clusters, random_state):
+        seen.append((type(data), type(random_state)))
+        return data[random_state.permutation(len(data))[:n_clusters]]
+
+    model = KMeans(4, init=first_rows, random_state=0).fit(x)
+    assert model._n_init == 10 and seen == [(np.ndarray, np.random.RandomState)] * 10
+    assert KMeans(4, random_state=0).fit(x)._n_init == 1  # k-means++
+    assert KMeans(4, init="random", random_state=0).fit(x)._n_init == 10
+    with pytest.warns(RuntimeWarning, match="Explicit initial center position passed"):
+        assert KMeans(4, init=x[:4], n_init=3).fit(x)._n_init == 1
+    KMeans(4, random_state=0, verbose=1, tol=0.0).fit(x)
+    printed = capsys.readouterr().out.splitlines()
+    assert printed[0] == "Initialization complete" and printed[1].startswith("Iteration 0, inertia ")
+    assert printed[-1].endswith(": strict convergence.")
+
+
+def test_sample_weight_errors():
+    x = np.zeros((4, 2))
+    with pytest.raises(ValueError, match=r"sample_weight must have shape \(n_samples,\) = \(4,\).*got shape \(3,\)"):
+        KMeans(2).fit(x, sample_weight=[1, 1, 1])
+    with pytest.raises(ValueError, match=r"sample_weight must be >= 0 \(0: the point is absent\), got 1 negative"):
+        k_means(x, 2, sample_weight=[1, -1, 1, 1])
+    with pytest.raises(ValueError, match="Sample weights must contain at least one non-zero number"):
+        KMeans(2).fit(x, sample_weight=np.zeros(4))
+    with pytest.raises(ValueError, match=r"init='random' draws n_clusters=3 distinct points of positive weight"):
+        k_means(np.arange(8.0).reshape(4, 2), 3, init="random", sample_weight=[1, 0, 0, 1])
+
+
 # ---------------------------------------------------------------------------------------- bad input
 
 
@@ -276,11 +429,11 @@ def test_estimator_returns_the_callers_kind_and_dtype():
         (lambda: k_means(np.zeros((3, 2)), 5), r"n_samples=3 should be >= n_clusters=5"),
         (
             lambda: k_means(np.zeros((6, 2)), 2, init=np.zeros((3, 2))),
-            r"init must have shape .*\(2, 2\), got shape \(3, 2\)",
+            r"initial centers \(3, 2\) does not match the number of clusters 2: init must have shape .*\(2, 2\)",
         ),
         (lambda: k_means(np.zeros((6, 2)), 2, init="kmeans"), r"init must be 'k-means\+\+', 'random'"),
         (lambda: k_means(np.zeros((6, 2)), 2, beta=-1.0), r"beta must be > 0, got beta=-1.0"),
-        (lambda: k_means(np.zeros((6, 2)), 2, algorithm="elkan"), r"algorithm must be one of"),
+        (lambda: k_means(np.zeros((6, 2)), 2, algorithm="yinyang"), r"algorithm must be one of"),
         (lambda: k_means(np.zeros(6), 2), r"y must be 2-D .* got shape \(6,\)"),
         (lambda: k_means(np.zeros((6, 2)), 0), r"n_clusters must be >= 1, got n_clusters=0"),
         (lambda: KMeans(2).fit(np.zeros((1, 2))), r"n_samples=1 should be >= n_clusters=2"),
@@ -295,7 +448,8 @@ def test_estimator_returns_the_callers_kind_and_dtype():
         (lambda: KMeans(2).fit(np.array([[np.inf, 0.0], [0.0, 0.0]])), r"Input X contains infinity"),
         (
             lambda: KMeans(2, init=np.zeros((2, 3))).fit(np.zeros((6, 2))),
-            r"init must have shape .*\(2, 2\), got shape \(2, 3\)",
+            r"initial centers \(2, 3\) does not match the number of features of the data 2: init must have shape "
+            r".*\(2, 2\)",
         ),
     ],
 )

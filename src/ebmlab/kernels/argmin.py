@@ -8,6 +8,11 @@
   assignment step, :class:`~ebmlab.models.kmeans.KMeansEnergy`'s inference) on
   :func:`exhaustive_argmin`, exact also for data whose squares overflow.
 
+The observations ``y`` of the distance functions may also be a sparse CSR tensor
+(``torch.sparse_csr``, canonical: no repeated entry in a row): the products y·wᵀ are then sparse
+matrix products, the row norms sums over the stored entries, and :func:`row_slice` and
+:func:`gather_rows` take the rows torch cannot index.
+
 Its accelerated mode, for a search repeated while the codewords move (Lloyd's iterations), keeps
 triangle-inequality bounds between searches: :mod:`ebmlab.kernels.argmin_bounds`, whose test oracle
 is :func:`assign_clusters`.
@@ -27,9 +32,13 @@ __all__ = [
     "assign_clusters",
     "block_sizes",
     "cache_rows",
+    "csr_row_ids",
     "exhaustive_argmin",
+    "gather_rows",
     "power_of_two_scale",
+    "row_slice",
     "row_norms",
+    "scaled",
     "squared_distance_blocks",
     "squared_distances",
 ]
@@ -136,10 +145,10 @@ def squared_distances(
                 [25.]])
     """
     if y_sq is None:
-        y_sq = (y * y).sum(dim=1)
+        y_sq = row_norms(y) if y.layout == torch.sparse_csr else (y * y).sum(dim=1)
     if centroids_sq is None:
         centroids_sq = (centroids * centroids).sum(dim=1)
-    energies = torch.addmm(centroids_sq, y, centroids.T, alpha=-2.0)  # (B, K)
+    energies = torch.addmm(centroids_sq, y, centroids.T, alpha=-2.0)  # (B, K), a sparse product for CSR y
     energies += y_sq.unsqueeze(1)
     return energies.clamp_min_(0.0)
 
@@ -152,7 +161,7 @@ def assign_clusters(
     Memory is bounded by one ``(row_block, K)`` block (about 4 Mi energies by default). Where the
     squared distances overflow (data near the largest float), ``y`` and the centroids are divided by
     a power of two first — exact in floating point — so the assignments stay right; the energies are
-    then scaled back (and may be ``inf`` when they exceed the dtype's range).
+    then scaled back (and may be ``inf`` when they exceed the dtype's range). ``y`` may be sparse CSR.
 
     Shape:
         y ``(B, D)``, centroids ``(K, D)`` → :class:`ArgminResult` of ``(B,)`` energies and indices.
@@ -168,7 +177,7 @@ def assign_clusters(
     c_sq = (centroids * centroids).sum(dim=1)  # (K,)
 
     def pairwise(rows: slice, latents: slice) -> Tensor:
-        return squared_distances(y[rows], centroids[latents], y_sq=y_sq[rows], centroids_sq=c_sq[latents])
+        return squared_distances(row_slice(y, rows), centroids[latents], y_sq=y_sq[rows], centroids_sq=c_sq[latents])
 
     count = centroids.shape[0]
     latent_block = min(count, 4096)
@@ -180,7 +189,7 @@ def assign_clusters(
     scale = power_of_two_scale(y, centroids)  # squared distances overflowed: solve on y / 2^e, exactly
     if scale == 1.0:
         return found
-    rescaled = assign_clusters(y / scale, centroids / scale, row_block=row_block)
+    rescaled = assign_clusters(scaled(y, scale), centroids / scale, row_block=row_block)
     return ArgminResult(rescaled.energy * scale**2, rescaled.index)
 
 
@@ -195,7 +204,8 @@ def cache_rows(dim: int) -> int:
 
 
 def row_norms(y: Tensor) -> Tensor:
-    """‖y_b‖² of every row, by cache-sized row blocks (no ``(B, D)`` temporary).
+    """‖y_b‖² of every row, by cache-sized row blocks (no ``(B, D)`` temporary); of sparse CSR rows, Σ of
+    their stored entries squared.
 
     Shape:
         ``(B, D)`` → ``(B,)``.
@@ -204,7 +214,13 @@ def row_norms(y: Tensor) -> Tensor:
         >>> import torch
         >>> row_norms(torch.tensor([[3.0, 4.0], [1.0, 0.0]]))
         tensor([25.,  1.])
+        >>> row_norms(torch.tensor([[3.0, 4.0], [1.0, 0.0]]).to_sparse_csr())
+        tensor([25.,  1.])
     """
+    if y.layout == torch.sparse_csr:
+        values = y.values()
+        out = torch.zeros(y.shape[0], dtype=y.dtype, device=y.device)
+        return out.index_add_(0, csr_row_ids(y), values * values)
     out = torch.empty(y.shape[0], dtype=y.dtype, device=y.device)
     step = cache_rows(y.shape[1])
     for start in range(0, y.shape[0], step):
@@ -227,11 +243,12 @@ def squared_distance_blocks(
         tensor([ 1., 13., 41.])
     """
     c_sq = (centroids * centroids).sum(dim=1)  # (K,)
-    step = max(1, _BLOCK_ELEMENTS // max(centroids.shape[0], y.shape[1], 1))
+    width = centroids.shape[0] if y.layout == torch.sparse_csr else max(centroids.shape[0], y.shape[1])
+    step = max(1, _BLOCK_ELEMENTS // max(width, 1))  # sparse rows: only the (b, K) block counts
     for start in range(0, y.shape[0], step):
         rows = slice(start, min(start + step, y.shape[0]))
         block_sq = None if y_sq is None else y_sq[rows]
-        yield rows, squared_distances(y[rows], centroids, y_sq=block_sq, centroids_sq=c_sq)
+        yield rows, squared_distances(row_slice(y, rows), centroids, y_sq=block_sq, centroids_sq=c_sq)
 
 
 def power_of_two_scale(*tensors: Tensor) -> float:
@@ -246,7 +263,93 @@ def power_of_two_scale(*tensors: Tensor) -> float:
         >>> power_of_two_scale(torch.tensor([3.0, -5.0])), power_of_two_scale(torch.zeros(2))
         (8.0, 1.0)
     """
+    tensors = tuple(t.values() if t.layout == torch.sparse_csr else t for t in tensors)  # CSR: its stored entries
     largest = max((float(torch.linalg.vector_norm(t, ord=math.inf)) for t in tensors if t.numel()), default=0.0)
     if largest == 0.0 or not math.isfinite(largest):
         return 1.0
     return math.ldexp(1.0, math.frexp(largest)[1])
+
+
+def scaled(y: Tensor, scale: float) -> Tensor:
+    """``y / scale`` for a dense or sparse CSR tensor (a CSR tensor is multiplied by ``1 / scale``, the same
+    numbers when ``scale`` is a power of two).
+
+    Example:
+        >>> import torch
+        >>> scaled(torch.tensor([[2.0, 0.0]]).to_sparse_csr(), 2.0).to_dense()
+        tensor([[1., 0.]])
+    """
+    if y.layout == torch.sparse_csr:
+        return y * (1.0 / scale)
+    return y / scale
+
+
+def csr_row_ids(y: Tensor) -> Tensor:
+    """The row of every stored entry of a sparse CSR tensor, in storage order. ``(B, D)`` → ``(nnz,)`` int64.
+
+    Example:
+        >>> import torch
+        >>> csr_row_ids(torch.tensor([[1.0, 2.0], [0.0, 0.0], [0.0, 3.0]]).to_sparse_csr())
+        tensor([0, 0, 2])
+    """
+    crow = y.crow_indices()
+    return torch.repeat_interleave(torch.arange(y.shape[0], device=y.device), (crow[1:] - crow[:-1]).long())
+
+
+def row_slice(y: Tensor, rows: slice) -> Tensor:
+    """``y[rows]`` (a contiguous block of rows) of a dense tensor, or of a sparse CSR one, whose rows torch
+    cannot slice: a CSR tensor sharing ``y``'s stored entries.
+
+    Shape:
+        ``(B, D)`` → ``(b, D)``.
+
+    Example:
+        >>> import torch
+        >>> y = torch.tensor([[0.0, 2.0], [3.0, 0.0], [0.0, 0.0]]).to_sparse_csr()
+        >>> row_slice(y, slice(1, 3)).to_dense()
+        tensor([[3., 0.],
+                [0., 0.]])
+    """
+    if y.layout != torch.sparse_csr:
+        return y[rows]
+    start, stop, _ = rows.indices(y.shape[0])
+    stop = max(start, stop)
+    crow = y.crow_indices()
+    first, last = int(crow[start]), int(crow[stop])
+    return torch.sparse_csr_tensor(
+        crow[start : stop + 1] - first,
+        y.col_indices()[first:last],
+        y.values()[first:last],
+        size=(stop - start, y.shape[1]),
+        check_invariants=False,
+    )
+
+
+def gather_rows(y: Tensor, index: Tensor) -> Tensor:
+    """The rows ``index`` of a dense or sparse CSR tensor, as a dense tensor (``y[index]``; a copy).
+
+    Shape:
+        y ``(B, D)``, index ``(T,)`` → ``(T, D)``.
+
+    Example:
+        >>> import torch
+        >>> y = torch.tensor([[0.0, 2.0], [3.0, 0.0], [0.0, 0.0]])
+        >>> gather_rows(y.to_sparse_csr(), torch.tensor([1, 0]))
+        tensor([[3., 0.],
+                [0., 2.]])
+    """
+    if y.layout != torch.sparse_csr:
+        return y[index]
+    crow, columns, values = y.crow_indices(), y.col_indices(), y.values()
+    index = index.to(device=y.device, dtype=torch.long)
+    out = torch.zeros(index.numel(), y.shape[1], dtype=y.dtype, device=y.device)
+    starts = crow[index].long()
+    lengths = crow[index + 1].long() - starts  # (T,)
+    total = int(lengths.sum())
+    if total == 0:
+        return out
+    which = torch.repeat_interleave(torch.arange(index.numel(), device=y.device), lengths)  # (m,) output row
+    before = torch.cumsum(lengths, 0) - lengths  # (T,) entries of the earlier wanted rows
+    offsets = torch.arange(total, device=y.device) - before[which]  # (m,) position within its row
+    positions = starts[which] + offsets  # (m,) storage positions of the wanted entries
+    return out.index_put_((which, columns[positions].long()), values[positions], accumulate=True)

@@ -16,10 +16,14 @@ The package, by concern:
 * :mod:`.energy` — :class:`KMeansEnergy`, a codebook energy: :class:`~ebmlab.ExhaustiveSearch` runs
   the core's nearest-codeword kernel on it (:func:`ebmlab.kernels.argmin.assign_clusters`);
 * :mod:`.lloyd` — Lloyd's iterations (plain, soft, accelerated with the kernel's bounded mode
-  :class:`ebmlab.kernels.argmin_bounds.BoundedNearest`), private;
+  :class:`ebmlab.kernels.argmin_bounds.BoundedNearest`; sample weights), private;
+* :mod:`.sparse` — sparse data (scipy or torch) as torch CSR tensors, and the iterations' sums over
+  their stored entries, private;
 * :mod:`.solver` — k-means++ seeding, :class:`KMeansSolver` (restarts and iterations as a resumable
   object, which the training recipe steps too), :func:`k_means`, :func:`minibatch_step`;
-* :mod:`.estimator` — :class:`KMeans` in scikit-learn's conventions.
+* :mod:`.estimator` — :class:`KMeans`, a drop-in replacement for ``sklearn.cluster.KMeans`` (sample
+  weights, sparse input, its algorithm names, warnings and output API), checked by scikit-learn's own
+  ``test_k_means.py`` (``tests/test_sklearn_suites.py``).
 """
 
 from ...kernels.argmin import assign_clusters, squared_distances

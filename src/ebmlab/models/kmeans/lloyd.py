@@ -6,6 +6,9 @@ Each is a :class:`_LloydIteration`: :meth:`step` runs one assignment and one cen
 the core's nearest-codeword kernel, :func:`ebmlab.kernels.argmin.assign_clusters`, or its
 accelerated mode :class:`ebmlab.kernels.argmin_bounds.BoundedNearest` (same assignments, most
 distances skipped) with the cluster sums kept per searched block while the rows are in cache.
+
+The plain and soft iterations also take sample weights (``weights``, float64 ``(B,)``, None for all
+ones: then the unweighted code runs) and sparse CSR data (their per-entry sums in :mod:`.sparse`).
 """
 
 from __future__ import annotations
@@ -16,10 +19,11 @@ from typing import Any, NamedTuple
 import torch
 from torch import Tensor
 
-from ...kernels.argmin import assign_clusters, cache_rows, squared_distance_blocks
+from ...kernels.argmin import assign_clusters, cache_rows, gather_rows, row_slice, squared_distance_blocks
 from ...kernels.argmin_bounds import BoundedNearest
 from ...kernels.free_energy import softmin
 from ...training import distributed as _processes
+from . import sparse as _sparse
 
 __all__: list[str] = []
 
@@ -55,8 +59,14 @@ def distances_to(y: Tensor, y_sq: Tensor, points: Tensor) -> Tensor:
     return out
 
 
+def _is_csr(y: Tensor) -> bool:
+    return y.layout == torch.sparse_csr
+
+
 def assigned_distances(y: Tensor, centers: Tensor, labels: Tensor) -> Tensor:
     """‖y_b − w_{ž_b}‖², computed directly (not in the matrix form), by cache-sized blocks. ``(B,)``."""
+    if _is_csr(y):
+        return _sparse.assigned_distances(y, centers, labels)
     out = torch.empty(y.shape[0], dtype=y.dtype, device=y.device)
     step = cache_rows(y.shape[1])
     for start in range(0, y.shape[0], step):
@@ -65,9 +75,30 @@ def assigned_distances(y: Tensor, centers: Tensor, labels: Tensor) -> Tensor:
     return out
 
 
-def total_inertia(y: Tensor, centers: Tensor, labels: Tensor) -> float:
-    """Σ_b ‖y_b − w_{ž_b}‖², summed in float64."""
-    return float(assigned_distances(y, centers, labels).sum(dtype=torch.float64))
+def refine_small_distances(y: Tensor, centers: Tensor, distances: Tensor, y_sq: Tensor) -> Tensor:
+    """Recompute directly, in place, the squared distances ``(B, K)`` that the matrix form cannot resolve.
+
+    An entry of ‖y‖² − 2y·w + ‖w‖² below 32·√D·ε·(‖y‖² + ‖w‖²) is round-off of that size: it becomes
+    Σ_d (y_d − w_d)², exact zero for a point equal to a centroid (as scikit-learn's distances of
+    identical rows). Few entries are that small; each costs one difference of two rows.
+    """
+    c_sq = (centers * centers).sum(dim=1)  # (K,)
+    scale = 32.0 * math.sqrt(max(y.shape[1], 1)) * torch.finfo(distances.dtype).eps
+    rows, cols = torch.nonzero(distances <= scale * (y_sq.unsqueeze(1) + c_sq), as_tuple=True)  # (m,), (m,)
+    step = cache_rows(y.shape[1])
+    for start in range(0, rows.numel(), step):
+        r, c = rows[start : start + step], cols[start : start + step]
+        diff = gather_rows(y, r) - centers[c]  # (m, D)
+        distances[r, c] = torch.einsum("md,md->m", diff, diff)
+    return distances
+
+
+def total_inertia(y: Tensor, centers: Tensor, labels: Tensor, weights: Tensor | None = None) -> float:
+    """Σ_b ‖y_b − w_{ž_b}‖² (each term times its sample weight when ``weights`` is given), summed in float64."""
+    distances = assigned_distances(y, centers, labels)  # (B,)
+    if weights is None:
+        return float(distances.sum(dtype=torch.float64))
+    return float(distances.double() @ weights)
 
 
 def column_mean(y: Tensor) -> Tensor:
@@ -78,33 +109,46 @@ def column_mean(y: Tensor) -> Tensor:
     return total / y.shape[0]
 
 
-def add_rows(sums: Tensor, labels: Tensor, y: Tensor, *, alpha: float = 1.0) -> None:
-    """sums[labels[b]] += alpha · y_b in float64, by cache-sized chunks (large casts are slow on CPU)."""
+def add_rows(sums: Tensor, labels: Tensor, y: Tensor, *, alpha: float = 1.0, weights: Tensor | None = None) -> None:
+    """sums[labels[b]] += alpha · y_b (times weights[b] if given) in float64, by cache-sized chunks (large
+    casts are slow on CPU); over the stored entries for sparse CSR ``y``."""
+    if _is_csr(y):
+        _sparse.add_rows(sums, labels, y, alpha=alpha, weights=weights)
+        return
     step = cache_rows(y.shape[1])
     for start in range(0, y.shape[0], step):
-        sums.index_add_(0, labels[start : start + step], y[start : start + step].double(), alpha=alpha)
+        rows = y[start : start + step].double()  # y itself when y is float64: never written to
+        if weights is not None:
+            rows = rows * weights[start : start + step].unsqueeze(1)
+        sums.index_add_(0, labels[start : start + step], rows, alpha=alpha)
 
 
-def cluster_sums(y: Tensor, labels: Tensor, count: int) -> tuple[Tensor, Tensor]:
-    """Per-cluster sums (float64, ``(K, D)``) and sizes (float64, ``(K,)``)."""
+def cluster_sums(y: Tensor, labels: Tensor, count: int, weights: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """Per-cluster (weighted) sums (float64, ``(K, D)``) and sizes or weights (float64, ``(K,)``)."""
     sums = torch.zeros(count, y.shape[1], dtype=torch.float64, device=y.device)
-    add_rows(sums, labels, y)
-    return sums, torch.bincount(labels, minlength=count).to(torch.float64)
+    add_rows(sums, labels, y, weights=weights)
+    return sums, torch.bincount(labels, weights=weights, minlength=count).to(torch.float64)
 
 
-def weighted_sums(y: Tensor, centers: Tensor, beta: float) -> tuple[Tensor, Tensor]:
-    """Σ_b r_bk and Σ_b r_bk y_b with r_b = softmin_β(E(y_b, ·)), in float64. ``(K,)``, ``(K, D)``."""
+def weighted_sums(y: Tensor, centers: Tensor, beta: float, weights: Tensor | None = None) -> tuple[Tensor, Tensor]:
+    """Σ_b s_b r_bk and Σ_b s_b r_bk y_b with r_b = softmin_β(E(y_b, ·)) and sample weights s (1 if None),
+    in float64. ``(K,)``, ``(K, D)``."""
     count = centers.shape[0]
     if math.isinf(beta):
-        sums, counts = cluster_sums(y, assign_clusters(y, centers).index, count)
+        sums, counts = cluster_sums(y, assign_clusters(y, centers).index, count, weights)
         return counts, sums
-    weights = torch.zeros(count, dtype=torch.float64, device=y.device)
+    mass = torch.zeros(count, dtype=torch.float64, device=y.device)
     sums = torch.zeros(count, y.shape[1], dtype=torch.float64, device=y.device)
     for rows, block in squared_distance_blocks(y, centers):
         resp = softmin(block, beta)  # (b, K)
-        weights += resp.sum(dim=0, dtype=torch.float64)
-        sums += (resp.T @ y[rows]).double()
-    return weights, sums
+        if weights is not None:
+            resp = resp * weights[rows].unsqueeze(1).to(resp.dtype)
+        mass += resp.sum(dim=0, dtype=torch.float64)
+        if _is_csr(y):
+            sums += _sparse.responsibility_sums(row_slice(y, rows), resp)
+        else:
+            sums += (resp.T @ y[rows]).double()
+    return mass, sums
 
 
 class _Rows:
@@ -169,7 +213,13 @@ class _Rows:
 
 
 def _relocate(
-    y: Tensor, centers: Tensor, labels: Tensor, sums: Tensor, counts: Tensor, rows: _Rows | None = None
+    y: Tensor,
+    centers: Tensor,
+    labels: Tensor,
+    sums: Tensor,
+    counts: Tensor,
+    rows: _Rows | None = None,
+    weights: Tensor | None = None,
 ) -> tuple[Tensor, Tensor]:
     """Re-seed empty clusters with the points farthest from their centroids (as scikit-learn).
 
@@ -177,19 +227,34 @@ def _relocate(
     labels are not changed (the next assignment step does that). Works on the given tensors.
     Sharded (``rows``): ``y`` and ``labels`` are this process's rows, ``sums`` and ``counts`` the
     joined ones; the far points are chosen among every process's, so all make the same change.
+    With sample ``weights`` (one process), ``counts`` are the clusters' weights, a point of weight 0
+    (absent) is never moved, and the moved point carries its weight.
     """
     empty = torch.nonzero(counts == 0).squeeze(1)
     distances = assigned_distances(y, centers, labels)  # (B,)
+    if weights is not None:
+        distances = distances.masked_fill(weights == 0, -math.inf)
     far = distances.topk(min(empty.numel(), y.shape[0])).indices
-    far_rows, far_labels = y[far], labels[far]
+    far_rows, far_labels = gather_rows(y, far), labels[far]
     if rows is not None and rows.several:
         far_rows, far_labels = rows.farthest(distances[far], far_rows, far_labels, empty.numel())
-    for point, old, cluster in zip(far_rows, far_labels.tolist(), empty.tolist(), strict=False):
-        if counts[old] > 1:  # never empty the donor: a point already alone stays where it is
-            sums[old] -= point.double()
-            counts[old] -= 1
-            sums[cluster] = point.double()
-            counts[cluster] = 1
+    if weights is None:
+        for point, old, cluster in zip(far_rows, far_labels.tolist(), empty.tolist(), strict=False):
+            if counts[old] > 1:  # never empty the donor: a point already alone stays where it is
+                sums[old] -= point.double()
+                counts[old] -= 1
+                sums[cluster] = point.double()
+                counts[cluster] = 1
+        return sums, counts
+    sizes = torch.bincount(labels[weights > 0], minlength=counts.numel())  # (K,) present points per cluster
+    moved = zip(far_rows, far_labels.tolist(), empty.tolist(), weights[far].tolist(), strict=False)
+    for point, old, cluster, weight in moved:
+        if weight > 0 and sizes[old] > 1:  # never empty the donor, never move an absent point
+            sums[old] -= weight * point.double()
+            counts[old] -= weight
+            sizes[old] -= 1
+            sums[cluster] = weight * point.double()
+            counts[cluster] = weight
     return sums, counts
 
 
@@ -210,6 +275,7 @@ class _LloydIteration:
     iteration: int = 0
     converged: bool = False
     strict: bool = False
+    shift: float = math.nan  # Σ_k ‖Δw_k‖² of the last step
 
     def __init__(self) -> None:
         self.history: list[float] = []
@@ -247,28 +313,37 @@ class _PlainLloyd(_LloydIteration):
     """
 
     def __init__(
-        self, y: Tensor, y_sq: Tensor, centers: Tensor, *, tol: float, track_inertia: bool, rows: _Rows
+        self,
+        y: Tensor,
+        y_sq: Tensor,
+        centers: Tensor,
+        *,
+        tol: float,
+        track_inertia: bool,
+        rows: _Rows,
+        weights: Tensor | None = None,
     ) -> None:
         self.y, self.y_sq, self.tol, self.track_inertia, self.rows = y, y_sq, tol, track_inertia, rows
+        self.weights = weights  # (B,) float64 sample weights, None: all ones
         self.centers = centers  # (K, D)
         self.labels: Tensor | None = None  # ž of the last assignment step, (B,)
         super().__init__()
 
     def step(self) -> None:
-        y, centers, rows = self.y, self.centers, self.rows
+        y, centers, rows, weights = self.y, self.centers, self.rows, self.weights
         self.iteration += 1
         labels = assign_clusters(y, centers, y_sq=self.y_sq).index  # ž = argmin_k E(y, k)
         if self.track_inertia:
-            self.history.append(rows.total(total_inertia(y, centers, labels)))
-        sums, counts = cluster_sums(y, labels, centers.shape[0])
+            self.history.append(rows.total(total_inertia(y, centers, labels, weights)))
+        sums, counts = cluster_sums(y, labels, centers.shape[0], weights)
         rows.sum_(sums, counts)
         if bool((counts == 0).any()):
-            sums, counts = _relocate(y, centers, labels, sums, counts, rows)
-        self.centers = _means(sums, counts, centers)  # W[k] = mean of Y[ž == k]
-        shift = float((self.centers.double() - centers.double()).pow(2).sum())
+            sums, counts = _relocate(y, centers, labels, sums, counts, rows, weights)
+        self.centers = _means(sums, counts, centers)  # W[k] = (weighted) mean of Y[ž == k]
+        self.shift = float((self.centers.double() - centers.double()).pow(2).sum())
         if self.labels is not None and not rows.anywhere(not torch.equal(labels, self.labels)):
             self.strict = self.converged = True
-        elif shift <= self.tol:
+        elif self.shift <= self.tol:
             self.converged = True
         self.labels = labels
 
@@ -293,30 +368,39 @@ class _SoftLloyd(_LloydIteration):
     the weighted sums and inertia are joined over the processes."""
 
     def __init__(
-        self, y: Tensor, centers: Tensor, beta: float, *, tol: float, track_inertia: bool, rows: _Rows
+        self,
+        y: Tensor,
+        centers: Tensor,
+        beta: float,
+        *,
+        tol: float,
+        track_inertia: bool,
+        rows: _Rows,
+        weights: Tensor | None = None,
     ) -> None:
         self.y, self.beta, self.tol, self.track_inertia, self.rows = y, beta, tol, track_inertia, rows
+        self.weights = weights  # (B,) float64 sample weights, None: all ones
         self.centers = centers  # (K, D)
         super().__init__()
 
     def step(self) -> None:
-        y, centers, rows = self.y, self.centers, self.rows
+        y, centers, rows, weights = self.y, self.centers, self.rows, self.weights
         self.iteration += 1
         if self.track_inertia:
-            self.history.append(rows.total(total_inertia(y, centers, assign_clusters(y, centers).index)))
-        weights, sums = weighted_sums(y, centers, self.beta)
-        rows.sum_(weights, sums)
-        if bool((~(weights > 0)).any()):  # responsibilities underflowed to zero: re-seed like empty clusters
-            if not bool(torch.isfinite(weights).all()):  # NaN: β·E overflowed to -inf for some points
+            self.history.append(rows.total(total_inertia(y, centers, assign_clusters(y, centers).index, weights)))
+        mass, sums = weighted_sums(y, centers, self.beta, weights)
+        rows.sum_(mass, sums)
+        if bool((~(mass > 0)).any()):  # responsibilities underflowed to zero: re-seed like empty clusters
+            if not bool(torch.isfinite(mass).all()):  # NaN: β·E overflowed to -inf for some points
                 raise FloatingPointError(
                     f"soft k-means at beta={self.beta:g}: the responsibilities softmin_beta(E) are not finite "
                     f"(beta x squared distance overflows {y.dtype}); lower beta"
                 )
             labels = assign_clusters(y, centers).index
-            sums, weights = _relocate(y, centers, labels, sums, torch.where(weights > 0, weights, 0.0), rows)
-        self.centers = _means(sums, weights, centers)
-        shift = float((self.centers.double() - centers.double()).pow(2).sum())
-        if shift <= self.tol:
+            sums, mass = _relocate(y, centers, labels, sums, torch.where(mass > 0, mass, 0.0), rows, weights)
+        self.centers = _means(sums, mass, centers)
+        self.shift = float((self.centers.double() - centers.double()).pow(2).sum())
+        if self.shift <= self.tol:
             self.converged = True
 
     def result(self) -> LloydRun:
@@ -370,9 +454,10 @@ class _AcceleratedLloyd(_LloydIteration):
         if bool((counts == 0).any()):
             sums, counts = _relocate(self.y, self.centers, labels, sums.clone(), counts.clone())
         previous, self.centers = self.centers, _means(sums, counts, self.centers)
+        self.shift = float((self.centers.double() - previous.double()).pow(2).sum())
         if self.iteration > 1 and self.changed == 0:
             self.strict = self.converged = True
-        elif float((self.centers.double() - previous.double()).pow(2).sum()) <= self.tol:
+        elif self.shift <= self.tol:
             self.converged = True
 
     def _inertia_from_sums(self) -> float | None:
@@ -385,7 +470,17 @@ class _AcceleratedLloyd(_LloydIteration):
         return value
 
     def result(self) -> LloydRun:
-        """The run so far; unless strictly converged, labels are re-assigned to the final centroids first."""
+        """The run so far; unless strictly converged, labels are re-assigned to the final centroids first.
+
+        The final centroids are first recomputed from fresh float64 sums of the last step's labels (one
+        pass over the data), the plain Lloyd's own arithmetic: no round-off drift of the incremental
+        sums is left in them (unless that step re-seeded an empty cluster).
+        """
+        if self.iteration:
+            sums, counts = cluster_sums(self.y, self.search.labels, self.counts.numel())
+            if not bool((counts == 0).any()):
+                self.sums, self.counts = sums, counts
+                self.centers = _means(sums, counts, self.centers)
         labels = self.search.labels if self.strict else self.search.update(self.centers)
         inertia = self._inertia_from_sums()
         return LloydRun(self.centers, labels, self.iteration, self.converged, tuple(self.history), inertia)

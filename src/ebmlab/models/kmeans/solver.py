@@ -8,8 +8,10 @@ steps the Lloyd iterations of :mod:`.lloyd` and saves their state between steps.
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
-from dataclasses import dataclass, field
+import numbers
+import warnings
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 import numpy as np
@@ -26,7 +28,15 @@ from ..._validation import (
     resolve_device,
     to_caller,
 )
-from ...kernels.argmin import assign_clusters, power_of_two_scale, row_norms
+from ...kernels.argmin import (
+    assign_clusters,
+    gather_rows,
+    power_of_two_scale,
+    row_norms,
+    row_slice,
+    scaled,
+)
+from . import sparse as _sparse
 from .lloyd import (
     LloydRun,
     _AcceleratedLloyd,
@@ -42,21 +52,63 @@ from .lloyd import (
 
 __all__ = ["KMeansResult", "KMeansSolver", "KMeansStep", "k_means", "kmeans_plusplus", "minibatch_step"]
 
-_ALGORITHMS = ("auto", "lloyd", "accelerated")
+_ALGORITHMS = ("auto", "lloyd", "elkan", "accelerated")
 _AUTO_ACCELERATED = 1 << 16  # B·K from which "auto" picks the accelerated Lloyd
 
 
+def _check_sample_weight(sample_weight: Any, count: int, device: torch.device | None = None) -> Tensor | None:
+    """Sample weights as a float64 ``(B,)`` tensor; None when absent or all ones (the unweighted code then runs).
+
+    A weight of 0 means the point is absent; negative weights and all-zero weights are refused.
+    """
+    if sample_weight is None:
+        return None
+    if isinstance(sample_weight, numbers.Real) and not isinstance(sample_weight, bool):
+        weights = torch.full((count,), float(sample_weight), dtype=torch.float64, device=device)
+    else:
+        weights = as_tensor(sample_weight, "sample_weight", dtype=torch.float64, device=device)
+    if weights.ndim != 1 or weights.shape[0] != count:
+        raise ValueError(
+            f"sample_weight must have shape (n_samples,) = ({count},), one weight per row of X, "
+            f"got shape {tuple(weights.shape)}"
+        )
+    check_finite(weights, "sample_weight")
+    negative = int((weights < 0).sum())
+    if negative:
+        raise ValueError(f"sample_weight must be >= 0 (0: the point is absent), got {negative} negative value(s)")
+    if not bool((weights > 0).any()):
+        raise ValueError("Sample weights must contain at least one non-zero number.")
+    if bool((weights == 1).all()):
+        return None
+    return weights
+
+
+def _weighted_draws(mass: Tensor, draws: Tensor) -> Tensor:
+    """Indices drawn with probability ∝ ``mass`` (float64 on CPU) for uniform ``draws`` in [0, 1): never one of
+    zero mass (the first index whose cumulative mass exceeds the draw)."""
+    cumulative = torch.cumsum(mass, dim=0)
+    last = int(torch.nonzero(mass > 0)[-1])
+    return torch.searchsorted(cumulative, draws * cumulative[-1], right=True).clamp_(max=last)
+
+
 def kmeans_plusplus(
-    y: Tensor, n_clusters: int, *, generator: torch.Generator | None = None, n_local_trials: int | None = None
+    y: Tensor,
+    n_clusters: int,
+    *,
+    generator: torch.Generator | None = None,
+    n_local_trials: int | None = None,
+    sample_weight: Any = None,
 ) -> Tensor:
     """Greedy k-means++ seeding (Arthur & Vassilvitskii 2007; greedy variant as scikit-learn).
 
     The first centroid is a uniformly drawn point; each next one is the best (lowest potential
-    :math:`\\sum_b \\min_k \\lVert y_b - w_k\\rVert^2`) of ``n_local_trials`` = 2 + ⌊log K⌋ points drawn
-    with probability proportional to their current :math:`F_\\infty(y)`.
+    :math:`\\sum_b s_b \\min_k \\lVert y_b - w_k\\rVert^2`) of ``n_local_trials`` = 2 + ⌊log K⌋ points
+    drawn with probability proportional to their current :math:`s_b F_\\infty(y_b)`. With sample weights
+    s (``sample_weight``; all 1 by default) the first point is drawn with probability ∝ s_b, and a
+    point of weight 0 is never drawn.
 
     Shape:
-        y ``(B, D)`` → centroids ``(K, D)``, each a row of ``y``.
+        y ``(B, D)`` (dense or sparse CSR), sample_weight ``(B,)`` → centroids ``(K, D)``, each a row of ``y``.
 
     Example:
         >>> import torch
@@ -64,44 +116,63 @@ def kmeans_plusplus(
         >>> centers = kmeans_plusplus(y, 2, generator=torch.Generator().manual_seed(0))
         >>> sorted(round(float(c[0])) for c in centers)
         [0, 10]
+        >>> weighted = kmeans_plusplus(y, 2, generator=torch.Generator().manual_seed(0), sample_weight=[0, 1, 0, 1])
+        >>> sorted(c[0].item() for c in weighted)  # the points of weight 0 are never drawn
+        [0.10000000149011612, 10.100000381469727]
     """
     n, _ = y.shape
+    weights = _check_sample_weight(sample_weight, n, y.device)
     if n_local_trials is None:
         n_local_trials = 2 + int(math.log(n_clusters))
     y_sq = row_norms(y)
-    first = int(torch.randint(n, (1,), generator=generator))
+    if weights is None:
+        first = int(torch.randint(n, (1,), generator=generator))
+    else:
+        weights_cpu = weights.cpu()
+        first = int(_weighted_draws(weights_cpu, torch.rand(1, generator=generator, dtype=torch.float64))[0])
     chosen = [first]
-    closest = distances_to(y, y_sq, y[first : first + 1])[:, 0]  # (B,)
-    potential = float(closest.sum(dtype=torch.float64))
+    closest = distances_to(y, y_sq, gather_rows(y, torch.tensor([first])))[:, 0]  # (B,)
+    potential = float(closest.sum(dtype=torch.float64) if weights is None else closest.double() @ weights)
     for _ in range(1, n_clusters):
-        if potential > 0:
+        if potential > 0 and weights is None:
             cumulative = torch.cumsum(closest.to(torch.float64).cpu(), dim=0)
             draws = torch.rand(n_local_trials, generator=generator, dtype=torch.float64) * cumulative[-1]
             candidates = torch.searchsorted(cumulative, draws).clamp_(max=n - 1)
-        else:  # every point coincides with a chosen centroid: any point will do
+        elif potential > 0:
+            draws = torch.rand(n_local_trials, generator=generator, dtype=torch.float64)
+            candidates = _weighted_draws(closest.double().cpu() * weights_cpu, draws)
+        elif weights is None:  # every point coincides with a chosen centroid: any point will do
             candidates = torch.randint(n, (n_local_trials,), generator=generator)
+        else:  # any point that is present
+            candidates = torch.multinomial((weights_cpu > 0).double(), n_local_trials, True, generator=generator)
         candidates = candidates.to(y.device)
-        to_candidates = distances_to(y, y_sq, y[candidates])  # (B, trials)
+        to_candidates = distances_to(y, y_sq, gather_rows(y, candidates))  # (B, trials)
         trial = torch.minimum(closest.unsqueeze(1), to_candidates)  # (B, trials)
-        potentials = trial.sum(dim=0, dtype=torch.float64)  # (trials,)
+        if weights is None:
+            potentials = trial.sum(dim=0, dtype=torch.float64)  # (trials,)
+        else:
+            potentials = weights @ trial.double()  # (trials,)
         best = int(potentials.argmin())
         chosen.append(int(candidates[best]))
         closest = trial[:, best].contiguous()
         potential = float(potentials[best])
-    return y[torch.tensor(chosen, device=y.device)].clone()
+    return gather_rows(y, torch.tensor(chosen, device=y.device)).clone()
 
 
-def minibatch_step(centroids: Tensor, counts: Tensor, batch: Tensor, beta: float = math.inf) -> tuple[Tensor, Tensor]:
+def minibatch_step(
+    centroids: Tensor, counts: Tensor, batch: Tensor, beta: float = math.inf, sample_weight: Any = None
+) -> tuple[Tensor, Tensor]:
     """One streaming (mini-batch) k-means update: every centroid stays the running mean of its points.
 
-    .. math:: n_k \\leftarrow n_k + \\textstyle\\sum_b r_{bk},\\qquad
-              w_k \\leftarrow w_k + \\frac{1}{n_k}\\textstyle\\sum_b r_{bk}(y_b - w_k)
+    .. math:: n_k \\leftarrow n_k + \\textstyle\\sum_b s_b r_{bk},\\qquad
+              w_k \\leftarrow w_k + \\frac{1}{n_k}\\textstyle\\sum_b s_b r_{bk}(y_b - w_k)
 
     with :math:`r_b = \\mathrm{softmin}_\\beta(E(y_b, \\cdot))` (one-hot at β = ∞), i.e. Sculley's
-    (2010) per-centroid learning rate 1/n_k.
+    (2010) per-centroid learning rate 1/n_k, and sample weights s (``sample_weight``, all 1 by default).
 
     Shape:
-        centroids ``(K, D)``, counts ``(K,)`` float64, batch ``(B, D)`` → new ``(K, D)`` and ``(K,)``.
+        centroids ``(K, D)``, counts ``(K,)`` float64, batch ``(B, D)`` (dense or sparse CSR),
+        sample_weight ``(B,)`` → new ``(K, D)`` and ``(K,)``.
 
     Example:
         >>> import torch
@@ -109,7 +180,8 @@ def minibatch_step(centroids: Tensor, counts: Tensor, batch: Tensor, beta: float
         >>> w, n
         (tensor([[3.]]), tensor([2.], dtype=torch.float64))
     """
-    weights, sums = weighted_sums(batch, centroids, beta)  # (K,), (K, D) float64
+    weights = _check_sample_weight(sample_weight, batch.shape[0], batch.device)
+    weights, sums = weighted_sums(batch, centroids, beta, weights)  # (K,), (K, D) float64
     new_counts = counts + weights
     step = (sums - weights.unsqueeze(1) * centroids.double()) / new_counts.clamp_min(1e-300).unsqueeze(1)
     updated = torch.where(new_counts.unsqueeze(1) > 0, centroids.double() + step, centroids.double())
@@ -121,6 +193,16 @@ def _needs_scaling(total: float, count: int, dtype: torch.dtype) -> bool:
     distances (≤ 4·total) overflow, or are so small that their differences fall below the normal range."""
     info = torch.finfo(dtype)
     return not math.isfinite(total) or 4.0 * total > info.max or 0.0 < total < count * info.tiny / info.eps**2
+
+
+def _reversibly_centred(given: Any, data: Tensor, mean: Tensor) -> bool:
+    """Whether ``data`` may be centred in place (``copy_x=False``) and restored: writable memory, no gradient,
+    a finite mean (so every entry is finite) and no entry near the largest float (no difference overflows)."""
+    if (isinstance(given, np.ndarray) and not given.flags.writeable) or data.requires_grad:
+        return False
+    if not bool(torch.isfinite(mean).all()):
+        return False
+    return float(torch.linalg.vector_norm(data, ord=math.inf)) < torch.finfo(data.dtype).max / 2
 
 
 @dataclass(frozen=True)
@@ -163,6 +245,10 @@ class KMeansStep:
         inertia: Σ_b ‖y_b − w_{ž_b}‖² at its assignment step (``nan`` unless the solver tracks inertia).
         finished: whether the restart ended with it (a stopping rule was met, or ``max_iter``).
         final_inertia: the restart's inertia with its final centroids when it ended here, else ``nan``.
+        converged: whether its stage met a stopping rule at this step (``strict``: no label changed;
+            else the centroid shift Σ_k ‖Δw_k‖², ``shift``, fell within the tolerance).
+        strict: see ``converged``.
+        shift: Σ_k ‖Δw_k‖² of this step's centroid update, in the data's units.
 
     Example:
         >>> import numpy as np
@@ -179,6 +265,9 @@ class KMeansStep:
     inertia: float
     finished: bool
     final_inertia: float = math.nan
+    converged: bool = False
+    strict: bool = False
+    shift: float = math.nan
 
 
 def _check_beta_schedule(beta_schedule: Sequence[float] | None) -> tuple[float, ...]:
@@ -190,35 +279,77 @@ def _check_beta_schedule(beta_schedule: Sequence[float] | None) -> tuple[float, 
 
 
 def _check_settings(
-    n_clusters: int, beta: float, init: Any, n_init: int, max_iter: int, tol: float, algorithm: str
+    n_clusters: int, beta: float, init: Any, n_init: int | str, max_iter: int, tol: float, algorithm: str
 ) -> None:
     check_int(n_clusters, "n_clusters")
     check_positive(beta, "beta")
-    check_int(n_init, "n_init")
+    if not (isinstance(n_init, str) and n_init == "auto"):
+        if isinstance(n_init, str):
+            raise ValueError(f"n_init must be 'auto' or an integer >= 1, got n_init={n_init!r}")
+        check_int(n_init, "n_init")
     check_int(max_iter, "max_iter")
     check_positive(tol, "tol", strict=False)
     if algorithm not in _ALGORITHMS:
         raise ValueError(f"algorithm must be one of {_ALGORITHMS}, got algorithm={algorithm!r}")
-    if isinstance(init, str):
-        if init not in ("k-means++", "random"):
-            raise ValueError(f"init must be 'k-means++', 'random' or an array (n_clusters, n_features), got {init!r}")
-    elif n_init != 1:
-        raise ValueError(f"an explicit init array gives one start: pass n_init=1, got n_init={n_init}")
-
-
-def _initial_centers(y: Tensor, n_clusters: int, init: Any, generator: torch.Generator) -> Tensor:
-    if isinstance(init, str):
-        if init == "random":  # the lecture's W = Y[torch.randperm(len(Y))[:K]]
-            return y[torch.randperm(len(y), generator=generator)[:n_clusters].to(y.device)].clone()
-        return kmeans_plusplus(y, n_clusters, generator=generator)
-    centers = as_tensor(init, "init", dtype=y.dtype, device=y.device)
-    if tuple(centers.shape) != (n_clusters, y.shape[1]):
+    if isinstance(init, str) and init not in ("k-means++", "random"):
         raise ValueError(
-            f"init must have shape (n_clusters, n_features) = ({n_clusters}, {y.shape[1]}), "
-            f"got shape {tuple(centers.shape)}"
+            f"init must be 'k-means++', 'random', a callable or an array (n_clusters, n_features), got {init!r}"
         )
-    check_finite(centers, "init")
+
+
+def _resolve_n_init(n_init: int | str, init: Any) -> int:
+    """The number of restarts: ``"auto"`` is 10 for random starts (``"random"``, a callable), else 1 (as
+    scikit-learn); an explicit array of centroids gives one start (a RuntimeWarning if more were asked)."""
+    explicit = not isinstance(init, str) and not callable(init)
+    if n_init == "auto":
+        return 10 if (isinstance(init, str) and init == "random") or callable(init) else 1
+    if explicit and n_init != 1:
+        warnings.warn(
+            f"Explicit initial center position passed: performing only one init in KMeans instead of n_init={n_init}.",
+            RuntimeWarning,
+            stacklevel=4,
+        )
+        return 1
+    return int(n_init)
+
+
+def _check_centers(centers: Any, n_clusters: int, y: Tensor, name: str = "init") -> Tensor:
+    """Initial centroids given by the caller (an array, or what a callable init returned) as a ``(K, D)`` tensor."""
+    if _sparse.is_sparse(centers):
+        centers = centers.toarray() if not isinstance(centers, Tensor) else centers.to_dense()
+    centers = as_tensor(centers, name, dtype=y.dtype, device=y.device)
+    shape = tuple(centers.shape)
+    if centers.ndim != 2 or shape[0] != n_clusters:
+        raise ValueError(
+            f"The shape of the initial centers {shape} does not match the number of clusters {n_clusters}: "
+            f"{name} must have shape (n_clusters, n_features) = ({n_clusters}, {y.shape[1]})"
+        )
+    if shape[1] != y.shape[1]:
+        raise ValueError(
+            f"The shape of the initial centers {shape} does not match the number of features of the data "
+            f"{y.shape[1]}: {name} must have shape (n_clusters, n_features) = ({n_clusters}, {y.shape[1]})"
+        )
+    check_finite(centers, name)
     return centers.clone()
+
+
+def _initial_centers(
+    y: Tensor, n_clusters: int, init: Any, generator: torch.Generator, weights: Tensor | None = None
+) -> Tensor:
+    if isinstance(init, str):
+        if init == "random" and weights is None:  # the lecture's W = Y[torch.randperm(len(Y))[:K]]
+            return gather_rows(y, torch.randperm(y.shape[0], generator=generator)[:n_clusters].to(y.device)).clone()
+        if init == "random":  # K distinct points, drawn with probability ∝ their weight
+            present = int((weights > 0).sum())
+            if present < n_clusters:
+                raise ValueError(
+                    f"init='random' draws n_clusters={n_clusters} distinct points of positive weight, but "
+                    f"sample_weight has only {present}"
+                )
+            drawn = torch.multinomial(weights.cpu(), n_clusters, replacement=False, generator=generator)
+            return gather_rows(y, drawn.to(y.device)).clone()
+        return kmeans_plusplus(y, n_clusters, generator=generator, sample_weight=weights)
+    return _check_centers(init, n_clusters, y)
 
 
 class KMeansSolver:
@@ -228,9 +359,15 @@ class KMeansSolver:
     and the ``ebmlab train kmeans`` recipe: ``k_means`` runs :meth:`run`; a training loop calls
     :meth:`step` and saves :meth:`state_dict` between steps, from which :meth:`load_state_dict`
     continues bit for bit (the accelerated Lloyd's labels, bounds and float64 cluster sums included).
-    The arguments are :func:`k_means`'s, validated the same way (``y`` may be a numpy array or a
-    tensor; the result is in tensors). A restart that meets a stopping rule ends at that step, and
-    the next :meth:`step` starts the next restart; :attr:`done` once the last one has ended.
+    The arguments are :func:`k_means`'s, validated the same way (``y`` may be a numpy array, a
+    tensor, or a scipy or torch sparse matrix; the result is in tensors). A restart that meets a
+    stopping rule ends at that step, and the next :meth:`step` starts the next restart; :attr:`done`
+    once the last one has ended.
+
+    Dense data are centred (a copy, or in place with ``copy_x=False``: then :meth:`run` restores them
+    when it returns); sparse data (held as a torch CSR tensor) are not, and their distance products
+    are sparse matrix products. Sparse data, or sample weights other than all ones, run the plain
+    Lloyd (``"elkan"`` and ``"accelerated"`` included: the same assignments).
 
     ``distributed=True`` under a process group of N (torchrun, :mod:`ebmlab.training.distributed`;
     without one it changes nothing): every process passes the whole data and the same settings,
@@ -240,7 +377,7 @@ class KMeansSolver:
     of a restart are gathered when it ends. The centroids and labels are one process's, up to the
     order of the float64 sums; the plain Lloyd runs (the accelerated one is single-process).
     :meth:`step`, :meth:`state_dict` and :meth:`run` must then be called on every process alike;
-    :meth:`result` uses no communication.
+    :meth:`result` uses no communication. Distributed runs take dense data without sample weights.
 
     Shape:
         y ``(B, D)``; :meth:`result` gives centers ``(K, D)`` and labels ``(B,)``.
@@ -275,43 +412,81 @@ class KMeansSolver:
         device: str | torch.device | None = None,
         track_inertia: bool = False,
         distributed: bool = False,
+        sample_weight: Any = None,
+        copy_x: bool = True,
     ) -> None:
         _check_settings(n_clusters, beta, init, n_init, max_iter, tol, algorithm)
         self.schedule = _check_beta_schedule(beta_schedule)
         dev = resolve_device(device) if device is not None else (y.device if isinstance(y, Tensor) else None)
-        data = as_tensor(y, "y", device=dev)
-        if data.dtype not in (torch.float32, torch.float64):
-            data = data.to(torch.float32)
+        if _sparse.is_sparse(y):
+            data = _sparse.csr_tensor(y, dev)  # (B, D) torch CSR
+        else:
+            data = as_tensor(y, "y", device=dev)
+            if data.dtype not in (torch.float32, torch.float64):
+                data = data.to(torch.float32)
         check_matrix(data, "y")
         if data.shape[0] < n_clusters:
             raise ValueError(f"n_samples={data.shape[0]} should be >= n_clusters={n_clusters}.")
-        if not isinstance(init, str):
+        self.sparse = data.layout == torch.sparse_csr
+        self.weights = _check_sample_weight(sample_weight, data.shape[0], data.device)  # (B,) float64 or None
+        n_init = _resolve_n_init(n_init, init)
+        if not isinstance(init, str) and not callable(init):
             init = _initial_centers(data, n_clusters, init, torch.Generator())
+        if algorithm == "elkan" and n_clusters == 1:
+            warnings.warn(
+                "algorithm='elkan' doesn't make sense for a single cluster. Using 'lloyd' instead.",
+                RuntimeWarning,
+                stacklevel=3,
+            )
+            algorithm = "lloyd"
+        self.source = y  # what a callable init is given
         self.n_clusters, self.beta, self.init, self.max_iter = n_clusters, beta, init, max_iter
         self.track_inertia = track_inertia
         self.scale = 1.0  # the solver works on y / scale, a power of two (1 unless squares over/underflow)
-        self.mean = column_mean(data)  # (D,) float64, in the solver's units
-        self.y = data - self.mean.to(data.dtype)  # (B, D) one centred copy, for round-off (as scikit-learn)
-        self.y_sq = row_norms(self.y)  # (B,)
-        total = float(self.y_sq.sum(dtype=torch.float64))  # also the finiteness check of y, at no extra pass
-        if _needs_scaling(total, data.numel(), data.dtype):
-            check_finite(data, "y")
+        self._centred_in_place: Tensor | None = None  # data centred in place (copy_x=False), until run() ends
+        count = data.shape[0] * data.shape[1]
+        if self.sparse:
+            self.mean, total = self._sparse_moments(data)  # the sparse data are not centred: mean 0
+            self.y = data
+        else:
+            self.mean = column_mean(data)  # (D,) float64, in the solver's units
+            if copy_x or not _reversibly_centred(y, data, self.mean):
+                self.y = data - self.mean.to(data.dtype)  # (B, D) one centred copy, for round-off (as scikit-learn)
+            else:
+                self.y = self._centred_in_place = data.sub_(self.mean.to(data.dtype))
+            self.y_sq = row_norms(self.y)  # (B,)
+            total = float(self.y_sq.sum(dtype=torch.float64))  # also the finiteness check of y, at no extra pass
+        if _needs_scaling(total, count, data.dtype):
+            self._restore()
+            check_finite(data.values() if self.sparse else data, "y")
             # huge (or tiny) finite data: solve on y / 2^e, exactly the same problem in floating point
             self.scale = power_of_two_scale(data)
-            self.y = data / self.scale  # (B, D)
-            self.mean = column_mean(self.y)
-            self.y -= self.mean.to(data.dtype)
-            self.y_sq = row_norms(self.y)
-            total = float(self.y_sq.sum(dtype=torch.float64))
-        self.tol = tol * total / data.numel()  # tol × mean_d Var(y_d), as scikit-learn's tolerance
+            self.y = scaled(data, self.scale)  # (B, D)
+            if self.sparse:
+                self.mean, total = self._sparse_moments(self.y)
+            else:
+                self.mean = column_mean(self.y)
+                self.y -= self.mean.to(data.dtype)
+                self.y_sq = row_norms(self.y)
+                total = float(self.y_sq.sum(dtype=torch.float64))
+        self.tol = tol * total / count  # tol × mean_d Var(y_d), as scikit-learn's tolerance
         self.rows = _Rows(data.shape[0], distributed)  # this process's rows (all of them on one)
-        if algorithm == "accelerated" and self.rows.several:
+        if self.rows.several and (self.sparse or self.weights is not None):
+            self._restore()
             raise ValueError(
-                f"algorithm='accelerated' runs on one process; with distributed=True on {self.rows.size} "
+                f"distributed=True on {self.rows.size} processes takes dense data without sample_weight; "
+                f"got {'sparse data' if self.sparse else 'sample_weight'}"
+            )
+        if algorithm in ("accelerated", "elkan") and self.rows.several:
+            self._restore()
+            raise ValueError(
+                f"algorithm={algorithm!r} runs on one process; with distributed=True on {self.rows.size} "
                 "processes pass algorithm='lloyd' or 'auto'"
             )
-        self.accelerated = algorithm == "accelerated" or (
-            algorithm == "auto" and data.shape[0] * n_clusters >= _AUTO_ACCELERATED and not self.rows.several
+        plain_only = self.sparse or self.weights is not None  # the bounded search holds dense, unweighted sums
+        self.accelerated = not plain_only and (
+            algorithm in ("accelerated", "elkan")
+            or (algorithm == "auto" and data.shape[0] * n_clusters >= _AUTO_ACCELERATED and not self.rows.several)
         )
         self.seeds = random_seeds(random_state, n_init)
         self.restart = 0  # the restart under way, or the next one
@@ -322,10 +497,34 @@ class KMeansSolver:
         self._best: LloydRun | None = None
         self._best_inertia, self._best_restart = math.inf, -1
 
+    def _sparse_moments(self, data: Tensor) -> tuple[Tensor, float]:
+        """For sparse data (not centred): the zero mean ``(D,)`` and Σ_b ‖y_b − ȳ‖² = Σ_b ‖y_b‖² − B‖ȳ‖²;
+        sets :attr:`y_sq`."""
+        self.y_sq = row_norms(data)  # (B,)
+        column = _sparse.column_sums(data) / data.shape[0]  # (D,) float64
+        total = float(self.y_sq.sum(dtype=torch.float64)) - data.shape[0] * float(column @ column)
+        return torch.zeros(data.shape[1], dtype=torch.float64, device=data.device), max(total, 0.0)
+
+    def _restore(self) -> None:
+        """Undo the in-place centring of ``copy_x=False`` (once)."""
+        if self._centred_in_place is not None:
+            self._centred_in_place.add_(self.mean.to(self._centred_in_place.dtype))
+            self._centred_in_place = None
+
     @property
     def done(self) -> bool:
         """True once every restart has ended."""
         return self.restart >= len(self.seeds)
+
+    @property
+    def n_init(self) -> int:
+        """The number of restarts (``n_init="auto"`` resolved)."""
+        return len(self.seeds)
+
+    @property
+    def tolerance(self) -> float:
+        """The absolute tolerance on Σ_k ‖Δw_k‖²: ``tol`` × mean_d Var(y_d), in the data's units."""
+        return self.tol * self.scale**2
 
     @property
     def iteration(self) -> int:
@@ -334,20 +533,27 @@ class KMeansSolver:
 
     def _start_stage(self, centers: Tensor) -> _LloydIteration:
         beta = (*self.schedule, self.beta)[self._stage] * self.scale**2  # β·E is unchanged by the scaling
-        y, rows = self.y, self.rows
+        y, rows, weights = row_slice(self.y, self.rows.rows), self.rows, self.weights
         if not math.isinf(beta):
-            return _SoftLloyd(y[rows.rows], centers, beta, tol=self.tol, track_inertia=self.track_inertia, rows=rows)
+            return _SoftLloyd(
+                y, centers, beta, tol=self.tol, track_inertia=self.track_inertia, rows=rows, weights=weights
+            )
         if self.accelerated:
-            return _AcceleratedLloyd(y, self.y_sq, centers, tol=self.tol, track_inertia=self.track_inertia)
+            return _AcceleratedLloyd(self.y, self.y_sq, centers, tol=self.tol, track_inertia=self.track_inertia)
         return _PlainLloyd(
-            y[rows.rows], self.y_sq[rows.rows], centers, tol=self.tol, track_inertia=self.track_inertia, rows=rows
+            y, self.y_sq[rows.rows], centers, tol=self.tol, track_inertia=self.track_inertia, rows=rows, weights=weights
         )
 
     def _first_centers(self) -> Tensor:
         if isinstance(self.init, str):
             generator = torch.Generator().manual_seed(self.seeds[self.restart])
-            return self.rows.same(_initial_centers(self.y, self.n_clusters, self.init, generator))
-        return self.init / self.scale - self.mean.to(self.y.dtype)
+            return self.rows.same(_initial_centers(self.y, self.n_clusters, self.init, generator, self.weights))
+        init = self.init
+        if callable(init):  # init(X, n_clusters, random_state) -> (K, D), on the data as given
+            random_state = np.random.RandomState(self.seeds[self.restart] % 2**32)
+            centers = init(self.source, self.n_clusters, random_state=random_state)
+            init = _check_centers(centers, self.n_clusters, self.y)
+        return init / self.scale - self.mean.to(self.y.dtype)
 
     def step(self) -> KMeansStep:
         """One iteration of the current restart (starting it, or its next annealing stage, if needed)."""
@@ -363,6 +569,9 @@ class KMeansSolver:
             self._n_iter + iteration.iteration,
             iteration.history[-1] * self.scale**2 if self.track_inertia else math.nan,
             False,
+            converged=iteration.converged,
+            strict=iteration.strict,
+            shift=iteration.shift * self.scale**2,
         )
         if not (iteration.converged or iteration.iteration >= self.max_iter):
             return report
@@ -376,20 +585,44 @@ class KMeansSolver:
         rows = self.rows
         inertia = run.inertia
         if inertia is None:
-            inertia = rows.total(total_inertia(self.y[rows.rows], run.centers, run.labels))
+            inertia = rows.total(total_inertia(row_slice(self.y, rows.rows), run.centers, run.labels, self.weights))
         if inertia < self._best_inertia or self._best is None:
             labels = rows.gather(run.labels)  # (B,): every process's labels
             self._best = LloydRun(run.centers, labels, self._n_iter, run.converged, tuple(self._history))
             self._best_inertia, self._best_restart = inertia, self.restart
         self.restart += 1
         self._stage, self._stage_start, self._n_iter, self._history = 0, None, 0, []
-        return KMeansStep(report.restart, report.iteration, report.inertia, True, inertia * self.scale**2)
+        return replace(report, finished=True, final_inertia=inertia * self.scale**2)
 
-    def run(self) -> KMeansResult:
-        """Step until every restart has ended; the kept restart."""
-        while not self.done:
-            self.step()
-        return self.result()
+    def run(self, on_step: Callable[[KMeansStep], None] | None = None) -> KMeansResult:
+        """Step until every restart has ended (``on_step`` sees each :class:`KMeansStep`); the kept restart.
+
+        Warns (:class:`~sklearn.exceptions.ConvergenceWarning`, as scikit-learn) when its labels use fewer
+        than K clusters, as with fewer distinct points than K.
+        """
+        try:
+            while not self.done:
+                report = self.step()
+                if on_step is not None:
+                    on_step(report)
+        finally:
+            self._restore()
+        result = self.result()
+        distinct = int(torch.unique(result.labels).numel())
+        if distinct < self.n_clusters:
+            from sklearn.exceptions import ConvergenceWarning
+
+            reason = (
+                "Possibly due to duplicate points in X."
+                if math.isinf(self.beta)
+                else f"Soft k-means at beta={self.beta:g} merged centroids; a larger beta separates them."
+            )
+            warnings.warn(
+                f"Number of distinct clusters ({distinct}) found smaller than n_clusters ({self.n_clusters}). {reason}",
+                ConvergenceWarning,
+                stacklevel=3,
+            )
+        return result
 
     def result(self) -> KMeansResult:
         """The kept restart (lowest inertia) in the data's coordinates, as tensors.
@@ -407,7 +640,7 @@ class KMeansSolver:
             history = self._history + (iteration.history if iteration is not None else [])
             n_iter = self._n_iter + (iteration.iteration if iteration is not None else 0)
             run = LloydRun(centers, labels, n_iter, False, tuple(history))
-            inertia, restart = total_inertia(self.y, centers, labels), self.restart
+            inertia, restart = total_inertia(self.y, centers, labels, self.weights), self.restart
         factor = self.scale**2  # inertia and history back in the data's units
         centers = ((run.centers.double() + self.mean) * self.scale).to(self.y.dtype)
         history = tuple(value * factor for value in run.history)
@@ -477,41 +710,51 @@ def k_means(
     device: str | torch.device | None = None,
     track_inertia: bool = False,
     distributed: bool = False,
+    sample_weight: Any = None,
+    copy_x: bool = True,
 ) -> KMeansResult:
-    """Fit K centroids by minimising :math:`\\sum_b F_\\beta(y_b)` (Lloyd's algorithm at β = ∞).
+    """Fit K centroids by minimising :math:`\\sum_b s_b F_\\beta(y_b)` (Lloyd's algorithm at β = ∞).
 
-    .. math:: \\min_W \\sum_b \\min_k \\lVert y_b - w_k \\rVert^2 \\quad (\\beta = \\infty)
+    .. math:: \\min_W \\sum_b s_b \\min_k \\lVert y_b - w_k \\rVert^2 \\quad (\\beta = \\infty)
 
-    At β = ∞: alternately ž_b = argmin_k ‖y_b − w_k‖² and w_k = mean{y_b : ž_b = k}. At finite β:
-    w_k = Σ_b r_bk y_b / Σ_b r_bk with r_b = softmin_β(‖y_b − w_·‖²). ``beta_schedule`` (annealing)
+    At β = ∞: alternately ž_b = argmin_k ‖y_b − w_k‖² and w_k = Σ_{ž_b = k} s_b y_b / Σ_{ž_b = k} s_b
+    (the mean of its points, with sample weights s, all 1 by default). At finite β:
+    w_k = Σ_b s_b r_bk y_b / Σ_b s_b r_bk with r_b = softmin_β(‖y_b − w_·‖²). ``beta_schedule`` (annealing)
     runs each listed β to convergence first, then ``beta``. Stops when no label changes or when
     Σ_k ‖Δw_k‖² ≤ tol · mean_d Var(y_d). Empty clusters are re-seeded with the points farthest from
-    their centroids. The data are centred internally (as scikit-learn does) for round-off.
+    their centroids. Dense data are centred internally (as scikit-learn does) for round-off.
 
     Args:
-        y: data ``(B, D)``, numpy array or torch tensor, float32 or float64 (others become floating).
+        y: data ``(B, D)``: numpy array or torch tensor, float32 or float64 (others become floating), or
+            a scipy sparse matrix or sparse torch tensor (held as torch CSR; sparse matrix products).
         n_clusters: K ≤ B.
         beta: inverse temperature of the final stage (``math.inf``: hard k-means).
         beta_schedule: inverse temperatures run before ``beta`` (e.g. increasing, for annealing).
-        init: ``"k-means++"`` (greedy, as scikit-learn), ``"random"`` (the lecture's randperm of the
-            data) or an array ``(K, D)``.
-        n_init: restarts with different seeds; the one with the lowest inertia is kept.
+        init: ``"k-means++"`` (greedy, as scikit-learn; weighted by ``sample_weight``), ``"random"``
+            (the lecture's randperm of the data; with weights, K distinct points drawn ∝ their weight),
+            an array ``(K, D)``, or a callable ``init(y, n_clusters, random_state=RandomState)`` returning one.
+        n_init: restarts with different seeds; the one with the lowest inertia is kept. ``"auto"``: 10
+            for ``"random"`` or a callable, else 1 (scikit-learn's rule); an array gives one start.
         max_iter: iterations per stage.
         tol: relative tolerance on the centroid shift (0: stop only when labels stop changing).
         algorithm: ``"lloyd"`` (plain: every distance, by :func:`ebmlab.exhaustive_argmin`),
-            ``"accelerated"`` (exact triangle-inequality filtering, same assignments), or ``"auto"``.
+            ``"accelerated"`` (exact triangle-inequality filtering, same assignments; ``"elkan"`` is its
+            scikit-learn name), or ``"auto"``. Sparse or weighted data always run the plain Lloyd.
         random_state: int, numpy RandomState, torch.Generator or None (fresh entropy from the operating system).
         device: torch device; default: the tensor's device, or CPU for numpy input.
         track_inertia: record the inertia of every assignment step (one extra pass per iteration).
         distributed: under torchrun's process group, share the iterations over its processes, each
             passing the whole ``y`` and working on its block of rows (see :class:`KMeansSolver`);
             nothing changes without a group.
+        sample_weight: s, one non-negative weight per row (0: the point is absent); None: all 1.
+        copy_x: False centres dense float data in place while it runs (no copy) and restores them after.
 
     Returns:
         :class:`KMeansResult`; ``centers`` and ``labels`` are of the caller's kind (numpy or torch).
 
     Raises:
-        ValueError: bad settings or data (not finite, fewer than K rows, values whose squares overflow).
+        ValueError: bad settings or data (not finite, fewer than K rows, values whose squares overflow,
+            negative sample weights).
         FloatingPointError: soft k-means at a β so large that β·‖y − w‖² overflows.
 
     Example:
@@ -535,6 +778,8 @@ def k_means(
         device=device,
         track_inertia=track_inertia,
         distributed=distributed,
+        sample_weight=sample_weight,
+        copy_x=copy_x,
     ).run()
     return KMeansResult(
         to_caller(result.centers, y),
