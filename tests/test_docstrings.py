@@ -17,23 +17,6 @@ import pytest
 
 import ebmlab
 
-# PENDING: names whose docstring still lacks an example (keyed by the module that defines them),
-# left from the restructuring of the RBM, sparse coding and VAE modules. Each is skipped only while
-# its example is missing: once it has one it is checked like every other name. Remove an entry
-# when its example lands; add none.
-PENDING = {
-    # models/rbm/ (the package replacing models/rbm.py)
-    "ebmlab.models.rbm.energy.RBMParameters",
-    "ebmlab.models.rbm.estimator.RBMDivergedError",
-    "ebmlab.models.rbm.partition.AISResult",
-    "ebmlab.models.rbm.training.ContrastiveStep",
-    "ebmlab.models.rbm.training.RBMSettings",
-    "ebmlab.models.rbm.training.RBMVelocity",
-    # recipes/rbm.py
-    "ebmlab.recipes.rbm.RBMData",
-    "ebmlab.recipes.rbm.RBMFit",
-}
-
 
 def _public_modules() -> list[str]:
     names = ["ebmlab"]
@@ -67,7 +50,5 @@ def test_the_walk_finds_the_package_surface():
 @pytest.mark.parametrize("name", sorted(PUBLIC))
 def test_public_name_has_a_docstring_with_an_example(name):
     doc = inspect.getdoc(PUBLIC[name]) or ""
-    if name in PENDING and ">>>" not in doc:
-        pytest.skip(f"{name}: its file is being changed by another engineer; example pending")
     assert doc.strip(), f"{name} has no docstring"
     assert ">>>" in doc, f"{name}'s docstring has no runnable example (>>>)"

@@ -34,6 +34,7 @@ from sklearn.utils.estimator_checks import (
 
 from ebmlab.models.conv_sparse_coding import ConvSparseCoding
 from ebmlab.models.kmeans import KMeans
+from ebmlab.models.rbm import RBM
 from ebmlab.models.sparse_coding import SparseCoding
 
 
@@ -75,12 +76,30 @@ CASES = [
         data=_images,
         features=lambda model: model.n_features_in_ * model.kernel_size**2,  # C·k·k, one flattened filter
     ),
+    Case(RBM(n_components=3, n_iter=2, batch_size=10, random_state=0), data=lambda: _rows().clip(-1, 1) * 0.5 + 0.5),
 ]
 ESTIMATORS = [case.estimator for case in CASES]
 
 #: class name → {check: why it is expected to fail}, for scikit-learn's checks and this file's tests alike
 #: (strict: a listed check that passes fails the run, so that its entry is removed); the others must pass
-EXPECTED_FAILURES: dict[str, dict[str, str]] = {}
+_SEEDING_IN_ROW_ORDER = (
+    "sample_weight is not the same as repeating or removing rows: k-means++ draws its seeds in row order "
+    "(scikit-learn lists this check as an expected failure of its own KMeans)"
+)
+_FLIPS_BY_POSITION = (
+    "score_samples flips one random unit per row drawn by RandomState(random_state).randint(0, D, B), so a row's "
+    "score depends on its position in the batch (scikit-learn lists this check for its own BernoulliRBM)"
+)
+EXPECTED_FAILURES: dict[str, dict[str, str]] = {
+    "KMeans": {
+        "check_sample_weight_equivalence_on_dense_data": _SEEDING_IN_ROW_ORDER,
+        "check_sample_weight_equivalence_on_sparse_data": _SEEDING_IN_ROW_ORDER,
+    },
+    "RBM": {
+        "check_methods_subset_invariance": _FLIPS_BY_POSITION,
+        "check_methods_sample_order_invariance": _FLIPS_BY_POSITION,
+    },
+}
 
 #: scikit-learn's checks that feed no data: they run on the estimators whose X is not 2-D too
 DATA_FREE_CHECKS = [
