@@ -3,6 +3,7 @@ brute-force enumeration and scikit-learn's BernoulliRBM."""
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import itertools
 import math
@@ -37,7 +38,7 @@ from ebmlab.models.rbm import (
 from ebmlab.models.rbm.training import _contrastive_epoch
 from ebmlab.recipes.rbm import RBMConfig, RBMRecipe
 from ebmlab.samplers import DivergedChainError
-from ebmlab.samplers.gibbs import _words_below, bernoulli
+from ebmlab.samplers.gibbs import bernoulli
 from ebmlab.training import Diverged, Interrupted, RunDirectory, flatten_state, train
 
 
@@ -175,31 +176,17 @@ def test_pseudo_likelihood_is_the_mean_over_flipped_units_and_brute_force():
     assert torch.allclose(full, brute, atol=1e-10)
 
 
-@pytest.mark.parametrize("bit_generator", [np.random.PCG64, np.random.SFC64])
 @pytest.mark.parametrize("transposed", [False, True])
-def test_bit_generator_bernoulli_has_the_requested_means(transposed, bit_generator):
-    # the CPU training path compares 32-bit words with p (2^32 + 512) - 2^31; rows of p from 0 to 1
-    p = torch.linspace(0.0, 1.0, 11).repeat_interleave(4000).view(11, 4000)  # (11, 4000)
-    probabilities = p.t().contiguous().t() if transposed else p  # a transposed-strides view, as the chain gets
-    source = bit_generator(0)
-    samples = bernoulli(probabilities, source)
-    assert samples.dtype == torch.float32 and samples.shape == (11, 4000)
-    assert set(samples.unique().tolist()) <= {0.0, 1.0}
+def test_random_state_bernoulli_is_scikit_learns_draw(transposed):
+    # the CPU training's draws: p[rng.uniform(size=p.shape) < p] = 1, in p's logical order, from a RandomState
+    p = torch.linspace(0.0, 1.0, 11).repeat_interleave(4000).view(11, 4000)  # (11, 4000) rows of p from 0 to 1
+    probabilities = p.t().contiguous().t() if transposed else p  # a transposed-strides view, as the chains get
+    samples = bernoulli(probabilities, np.random.RandomState(0), out=torch.empty(11, 4000 + 3)[:, :4000])
+    expected = np.random.RandomState(0).uniform(size=(11, 4000)) < p.numpy().astype(np.float64)
+    assert samples.dtype == torch.float32 and np.array_equal(samples.numpy(), expected.astype(np.float32))
     means = samples.mean(dim=1)
     assert torch.allclose(means, p[:, 0], atol=4 * 0.5 / 4000**0.5)  # 4 standard errors at most
     assert means[0] == 0.0 and means[-1] == 1.0  # p = 0 never, p = 1 always
-    again = bernoulli(probabilities, bit_generator(0), out=torch.empty(11, 4000 + 3)[:, :4000])
-    assert torch.equal(samples, again)  # reproducible from the seed, also into a strided output
-
-
-def test_word_comparison_is_exact_at_p_zero_and_one():
-    # the largest int32 words round up to 2^31 as float32, the smallest is -2^31 exactly
-    words = torch.tensor([2**31 - 1, 2**31 - 64, 2**31 - 200, -(2**31), -(2**31) + 1, 0], dtype=torch.int32)
-    ones, zeros = torch.ones(6), torch.zeros(6)
-    assert torch.equal(_words_below(words, ones, torch.empty(6)), ones)  # p = 1: always
-    assert torch.equal(_words_below(words, zeros, torch.empty(6)), zeros)  # p = 0: never
-    half = _words_below(words, torch.full((6,), 0.5), torch.empty(6))
-    assert half.tolist() == [0.0, 0.0, 0.0, 1.0, 1.0, 1.0]  # p = 1/2: the words below 256
 
 
 def test_gibbs_chain_samples_the_exact_distribution():
@@ -392,6 +379,76 @@ def test_torch_in_torch_out_in_the_callers_dtype(dtype):
     assert model.params_.weight.dtype == torch.float32  # the training state: float32 on the device
 
 
+def test_fit_from_a_random_state_is_scikit_learns_fit():
+    # a RandomState is drawn from as scikit-learn draws (init, then per minibatch v⁻ and the chains' h): the same
+    # model, to float32 rounding, over uneven minibatches (47 rows, batch 10: scikit-learn's slices 10, ..., 10, 7)
+    X = _two_prototypes(47).astype(np.float64)
+    settings = dict(batch_size=10, n_iter=3, learning_rate=0.2)
+    ours = RBM(5, **settings, random_state=np.random.RandomState(3)).fit(X)
+    theirs = BernoulliRBM(n_components=5, **settings, random_state=np.random.RandomState(3)).fit(X)
+    for name in ("components_", "intercept_hidden_", "intercept_visible_", "h_samples_"):
+        assert getattr(ours, name).dtype == np.float64
+        assert np.allclose(getattr(ours, name), getattr(theirs, name), atol=1e-6), name
+    assert np.array_equal(ours.gibbs(X), theirs.gibbs(X))  # gibbs draws h (B, K) then v from the same instance
+    assert np.array_equal(ours.gibbs(X), theirs.gibbs(X))  # and keeps drawing from it
+
+
+def test_an_int_seed_draws_scikit_learns_init_gibbs_and_flips():
+    # an int seeds the fast SFC64 training draws, but W's initial draw, gibbs and score_samples are scikit-learn's
+    X = _two_prototypes(47).astype(np.float64)
+    start = RBM(5, n_iter=0, random_state=4).fit(X)
+    assert np.allclose(start.components_, BernoulliRBM(n_components=5, n_iter=0, random_state=4).fit(X).components_)
+    ours = RBM(5, batch_size=10, n_iter=2, random_state=4).fit(X)
+    theirs = BernoulliRBM(n_components=5, random_state=4)
+    theirs.components_, theirs.intercept_hidden_ = ours.components_.copy(), ours.intercept_hidden_.copy()
+    theirs.intercept_visible_, theirs.n_features_in_ = ours.intercept_visible_.copy(), X.shape[1]
+    assert np.allclose(ours.transform(X), theirs.transform(X), atol=1e-6)
+    assert np.allclose(ours.score_samples(X), theirs.score_samples(X), atol=1e-4)  # the same flipped units
+    assert np.array_equal(ours.gibbs(X), theirs.gibbs(X))
+
+
+def test_partial_fit_is_scikit_learns_one_update_per_call():
+    X = _two_prototypes(60).astype(np.float64)
+    ours = RBM(4, batch_size=10, random_state=np.random.RandomState(5))
+    theirs = BernoulliRBM(n_components=4, batch_size=10, random_state=np.random.RandomState(5))
+    for chunk in np.array_split(X, 4):  # 15 rows each: one update from 15 rows and the 10 chains
+        ours.partial_fit(chunk)
+        theirs.partial_fit(chunk)
+    assert np.allclose(ours.components_, theirs.components_, atol=1e-6)
+    assert np.array_equal(ours.h_samples_, theirs.h_samples_)
+    assert np.array_equal(ours.gibbs(X[:5]), theirs.gibbs(X[:5]))  # both from random_state_
+
+
+def test_verbose_prints_scikit_learns_line_per_epoch(capsys):
+    import re
+
+    from ebmlab import BernoulliRBM as EbmlabBernoulliRBM
+
+    RBM(3, n_iter=2, verbose=1, random_state=0).fit(_two_prototypes(30))
+    lines = capsys.readouterr().out.splitlines()
+    assert len(lines) == 2 and all(re.fullmatch(r"\[RBM\] Iteration \d, pseudo-likelihood = -?\d+\.\d\d, "
+                                                r"time = \d+\.\d\ds", line) for line in lines), lines
+    model = EbmlabBernoulliRBM(n_components=3, n_iter=1, verbose=True, random_state=0).fit(_two_prototypes(30))
+    assert capsys.readouterr().out.startswith("[BernoulliRBM] Iteration 1, pseudo-likelihood = ")
+    assert model.get_feature_names_out().tolist() == ["bernoullirbm0", "bernoullirbm1", "bernoullirbm2"]
+    assert RBM(2, n_iter=1).fit(_two_prototypes(30)).get_feature_names_out().tolist() == ["rbm0", "rbm1"]
+
+
+def test_sparse_rows_are_densified_a_block_at_a_time(monkeypatch):
+    from scipy import sparse
+
+    from ebmlab.models.rbm import estimator
+
+    X = _two_prototypes(50)
+    dense = RBM(3, batch_size=10, n_iter=2, random_state=0).fit(X)
+    monkeypatch.setattr(estimator, "_BLOCK_ROWS", 7)  # transform and score_samples in blocks of 7 rows
+    for container in (sparse.csr_matrix, sparse.csc_array, sparse.lil_matrix):
+        model = RBM(3, batch_size=10, n_iter=2, random_state=0).fit(container(X))
+        assert np.array_equal(model.components_, dense.components_) and model.components_.dtype == np.float32
+        assert np.allclose(model.transform(container(X)), dense.transform(X), atol=1e-7)
+        assert np.allclose(model.score_samples(container(X)), dense.score_samples(X), atol=1e-5)
+
+
 def test_sparse_input_is_densified():
     from scipy import sparse
 
@@ -521,7 +578,7 @@ def test_bfloat16_products_round_the_update_only():
     for dtype in (None, torch.bfloat16):
         params = _copy(start)
         with torch.no_grad():
-            got, _ = _contrastive_epoch(params, [X], [0.5], chain, 1, np.random.SFC64(1), matmul_dtype=dtype)
+            got, _ = _contrastive_epoch(params, [X], [0.5], chain, 1, np.random.RandomState(1), matmul_dtype=dtype)
         runs.append((params, got))
     (exact, chain_exact), (rounded, chain_rounded) = runs
     assert torch.equal(chain_exact, chain_rounded)  # the same draws
@@ -535,12 +592,11 @@ def test_bernoulli_divergence_names_the_first_bad_minibatch():
     # the estimator checks the parameters once per epoch and replays it to name the minibatch; the reference
     # is the first contrastive step after which the parameters are not finite (float32 overflow here)
     X = _two_prototypes(20)
-    model = RBM(6, learning_rate=3e38, batch_size=2, random_state=0).initialize(10)
-    start = _copy(model.params_)
-    seed = int(torch.randint(2**62, (1,), generator=torch.Generator().manual_seed(model.random_state + 1)))
-    params, chain, source, first = _copy(start), model.h_samples_, np.random.SFC64(seed), None
+    model = RBM(6, learning_rate=3e38, batch_size=2, random_state=0).initialize(10)  # diverges at minibatch 3
+    start, source = _copy(model.params_), copy.deepcopy(model.generator_).bit_generator  # the epoch's draws
+    params, chain, first = _copy(start), model.chains_.clone(), None
     with torch.no_grad():
-        for index, batch in enumerate(torch.tensor_split(torch.from_numpy(X), 10)):
+        for index, batch in enumerate(torch.from_numpy(X).split(2)):
             chain, _ = _contrastive_epoch(params, [batch], [3e38], chain, 1, source)
             if not bool(torch.isfinite(_flat(params)).all()):
                 first = index + 1
@@ -652,12 +708,17 @@ def test_final_learning_rate_anneals_linearly_per_update():
     assert model.learning_rate_at(0, 40) == pytest.approx(0.1)
     assert model.learning_rate_at(20, 40) == pytest.approx(0.05)
     assert model.learning_rate_at(30, 40) == pytest.approx(0.025)
-    # a run with learning rate annealed to 0 over 1 epoch takes a smaller total step than a constant one
-    X = _two_prototypes(200)
-    start = RBM(6, batch_size=20, n_iter=1, random_state=0).initialize(10).components_.numpy()
-    constant = RBM(6, learning_rate=0.1, batch_size=20, n_iter=1, random_state=0).fit(X).components_
-    annealed = RBM(6, learning_rate=0.1, final_learning_rate=0.0, batch_size=20, n_iter=1, random_state=0).fit(X)
-    assert np.linalg.norm(annealed.components_ - start) < np.linalg.norm(constant - start)
+    # an epoch of two minibatches annealed to 0 over that epoch takes steps 0.1 then 0.05, from the same draws
+    X = _two_prototypes(40)
+    model = RBM(6, learning_rate=0.1, final_learning_rate=0.0, batch_size=20, n_iter=1, random_state=0)
+    model.initialize(10)
+    params, source = _copy(model.params_), copy.deepcopy(model.generator_).bit_generator  # the epoch's draws
+    with torch.no_grad():
+        _contrastive_epoch(params, list(torch.from_numpy(X).split(20)), [0.1, 0.05], model.chains_.clone(), 1, source)
+    model.fit_epoch(X, epoch=1)
+    assert torch.allclose(_flat(model.params_), _flat(params), atol=1e-7)
+    constant = RBM(6, learning_rate=0.1, batch_size=20, n_iter=1, random_state=0).fit(X)
+    assert not np.allclose(constant.components_, model.components_, atol=1e-4)  # the second step did shrink
 
 
 def test_momentum_schedule_switches_after_the_warmup_epochs():
@@ -784,9 +845,10 @@ def test_recipe_resumed_from_its_checkpoint_is_the_uninterrupted_run(settings, t
     resumed = RBMRecipe(config)
     train(resumed, run=run, resume_from=run.load_checkpoint(), progress=False)
     expected, got = _state_tensors(straight), _state_tensors(resumed)
-    assert sorted(expected) == sorted(got) and {"weight", "chain", "velocity.weight", "generator"} <= set(got)
+    assert sorted(expected) == sorted(got) and {"weight", "chain", "velocity.weight"} <= set(got)
     for key in expected:
         assert torch.equal(expected[key], got[key]), key
+    assert straight.state_dict()["generator"] == resumed.state_dict()["generator"]  # the RandomState's words
     assert resumed.reconstruction_errors == straight.reconstruction_errors
     assert [row["step"] for row in run.read_metrics()] == [1, 2, 3, 4]
 

@@ -251,7 +251,7 @@ def test_ais_estimates_the_log_partition_of_a_gaussian():
 @pytest.mark.parametrize("source", ["torch", "numpy"])
 def test_bernoulli_draws_have_the_requested_means(source):
     p = torch.linspace(0.0, 1.0, 5).repeat(8000, 1)  # (8000, 5)
-    generator = torch.Generator().manual_seed(0) if source == "torch" else np.random.SFC64(0)
+    generator = torch.Generator().manual_seed(0) if source == "torch" else np.random.RandomState(0)
     means = bernoulli(p, generator).mean(0)
     assert torch.allclose(means, p[0], atol=4 * 0.5 / math.sqrt(8000))
     assert means[0] == 0.0 and means[-1] == 1.0

@@ -49,6 +49,7 @@ _LAZY = {
     "kmeans_plusplus": "models.kmeans",
     "LISTA": "models.lista",
     "RBM": "models.rbm",
+    "BernoulliRBM": "models.rbm",
     "BernoulliVisible": "models.rbm",
     "GaussianVisible": "models.rbm",
     "RBMParameters": "models.rbm",

@@ -9,8 +9,8 @@ or the reconstruction error where the pseudo-likelihood is not defined (Gaussian
 data): both grow when the training blows up, and NaN/inf statistics stop it at once.
 
 The state of a run is the estimator's: W, b, c, the persistent chains, the momentum buffers and
-its torch generator, from which each epoch draws the seed of its Bernoulli word generator (so no
-numpy generator outlives an epoch); the learning-rate and momentum schedules follow the epoch index.
+its ``RandomState`` (every draw of the training, as scikit-learn's; on CUDA it seeds each epoch's torch
+generator); the learning-rate and momentum schedules follow the epoch index.
 """
 
 from __future__ import annotations
@@ -285,7 +285,7 @@ class RBMRecipe(Recipe):
             "weight": params.weight,
             "visible_bias": params.visible_bias,
             "hidden_bias": params.hidden_bias,
-            "chain": model.h_samples_,
+            "chain": model.chains_,
             "velocity": {
                 "weight": velocity.weight,
                 "visible_bias": velocity.visible_bias,
@@ -300,7 +300,7 @@ class RBMRecipe(Recipe):
         model, params = self.estimator, self.estimator.params_
         for name in ("weight", "visible_bias", "hidden_bias"):
             getattr(params, name).copy_(state[name])
-        model.h_samples_ = state["chain"].to(device=self.device, dtype=params.weight.dtype, copy=True)
+        model.chains_ = state["chain"].to(device=self.device, dtype=params.weight.dtype, copy=True)
         for name in ("weight", "visible_bias", "hidden_bias"):
             getattr(model.velocity_, name).copy_(state["velocity"][name])
         set_generator_state(model.generator_, state["generator"])

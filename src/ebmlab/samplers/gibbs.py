@@ -1,5 +1,7 @@
 """Block Gibbs sampling: a transition kernel alternating two conditional samplers, y → z ~ p(z | y) → y' ~ p(y | z),
-and the Bernoulli draw of binary conditionals (from a torch generator, or faster from a numpy bit generator)."""
+and the draws of binary and Gaussian conditionals: from a torch generator, from a numpy ``RandomState`` drawn exactly
+as scikit-learn draws (so that a model trained from one reproduces scikit-learn's), or, fastest on the CPU, from a
+numpy bit generator's raw words."""
 
 from __future__ import annotations
 
@@ -9,10 +11,11 @@ import numpy as np
 import torch
 from torch import Tensor
 
-__all__ = ["BlockGibbsKernel", "RandomSource", "bernoulli"]
+__all__ = ["BlockGibbsKernel", "RandomSource", "bernoulli", "standard_normal", "uniform"]
 
-Conditional = Callable[[Tensor, "torch.Generator | None"], Tensor]
-RandomSource = torch.Generator | np.random.BitGenerator | None  # a numpy bit generator: faster, CPU only
+Conditional = Callable[[Tensor, "RandomSource"], Tensor]
+#: torch generator (None: torch's default one), numpy RandomState (scikit-learn's draws) or bit generator (fast words)
+RandomSource = torch.Generator | np.random.RandomState | np.random.BitGenerator | None
 
 _LEAST_WORD = torch.tensor(-2147483648.0)  # -2^31
 
@@ -21,6 +24,35 @@ def _torch_generator(source: RandomSource, device: torch.device) -> torch.Genera
     if isinstance(source, np.random.BitGenerator):
         return torch.Generator(device=device).manual_seed(int(source.random_raw()) >> 1)
     return source
+
+
+def uniform(like: Tensor, generator: RandomSource) -> Tensor:
+    """u ~ U[0, 1) of ``like``'s shape on its device, in logical (row-major) order: ``RandomState.random_sample``
+    (float64: scikit-learn's ``rng.uniform(size=shape)``), else ``torch.rand`` in ``like``'s dtype (a bit generator
+    seeds a torch generator).
+
+    Example:
+        >>> draws = uniform(torch.empty(2, 3), np.random.RandomState(0)).numpy()
+        >>> bool((draws == np.random.RandomState(0).uniform(size=(2, 3))).all())
+        True
+    """
+    if isinstance(generator, np.random.RandomState):
+        return torch.from_numpy(generator.random_sample(tuple(like.shape))).to(like.device)
+    generator = _torch_generator(generator, like.device)
+    return torch.rand(like.shape, generator=generator, device=like.device, dtype=like.dtype)
+
+
+def standard_normal(like: Tensor, generator: RandomSource) -> Tensor:
+    """ε ~ N(0, 1) of ``like``'s shape, dtype and device, in logical order (``RandomState.standard_normal``).
+
+    Example:
+        >>> standard_normal(torch.empty(4, 2), torch.Generator().manual_seed(0)).shape
+        torch.Size([4, 2])
+    """
+    if isinstance(generator, np.random.RandomState):
+        return torch.from_numpy(generator.standard_normal(tuple(like.shape))).to(like.device, like.dtype)
+    generator = _torch_generator(generator, like.device)
+    return torch.randn(like.shape, generator=generator, device=like.device, dtype=like.dtype)
 
 
 def _words_below(words: Tensor, probabilities: Tensor, out: Tensor, *, overwrite: bool = False) -> Tensor:
@@ -35,26 +67,29 @@ def _words_below(words: Tensor, probabilities: Tensor, out: Tensor, *, overwrite
 def bernoulli(
     probabilities: Tensor, generator: RandomSource, out: Tensor | None = None, *, overwrite: bool = False
 ) -> Tensor:
-    """b ~ Bernoulli(p) elementwise, :math:`b = \\mathbb 1[u < p]`, u ~ U(0, 1), drawn in p's logical order, as p's
-    dtype (into ``out`` if given; ``overwrite``: p's storage may serve as scratch). A numpy bit generator on float32
-    CPU tensors gives each draw half a 64-bit word (~2 ns a draw; ``torch.rand`` ~3 ns), compared with p by
-    :func:`_words_below`; otherwise u comes from ``torch.rand`` (a numpy source seeds a torch generator).
+    """b ~ Bernoulli(p) elementwise, :math:`b = \\mathbb 1[u < p]`, as p's dtype, into ``out`` if given (any strides;
+    ``overwrite``: p's storage may serve as scratch). u is :func:`uniform`, drawn in p's logical order (a
+    ``RandomState``: scikit-learn's ``p[rng.uniform(size=p.shape) < p] = 1``, compared in float64), except from a numpy
+    bit generator on float32 CPU tensors: half a 64-bit word per draw in p's memory order (~3× faster than
+    ``RandomState``), compared with p by :func:`_words_below`.
 
     Example:
         >>> p = torch.tensor([0.0, 0.5, 1.0]).repeat(4000, 1)  # (4000, 3)
         >>> from_torch = bernoulli(p, torch.Generator().manual_seed(0)).mean(0)
-        >>> from_numpy = bernoulli(p, np.random.SFC64(0)).mean(0)
-        >>> from_torch[[0, 2]].tolist(), from_numpy[[0, 2]].tolist(), abs(from_numpy[1].item() - 0.5) < 0.03
+        >>> from_words = bernoulli(p, np.random.SFC64(0)).mean(0)
+        >>> from_torch[[0, 2]].tolist(), from_words[[0, 2]].tolist(), abs(from_words[1].item() - 0.5) < 0.03
         ([0.0, 1.0], [0.0, 1.0], True)
+        >>> q = np.full((2, 4), 0.5); q[np.random.RandomState(0).uniform(size=q.shape) < q] = 1.0  # scikit-learn's
+        >>> bool((bernoulli(torch.full((2, 4), 0.5), np.random.RandomState(0)).numpy() == np.floor(q)).all())
+        True
     """
     if out is None:
         out = torch.empty_like(probabilities, memory_format=torch.contiguous_format)
     if isinstance(generator, np.random.BitGenerator) and probabilities.is_cpu and probabilities.dtype == torch.float32:
         words = generator.random_raw((probabilities.numel() + 1) // 2)  # two draws per 64-bit word
         return _words_below(torch.from_numpy(words.view(np.int32)), probabilities, out, overwrite=overwrite)
-    generator, device = _torch_generator(generator, probabilities.device), probabilities.device
-    uniform = torch.rand(probabilities.shape, generator=generator, device=device, dtype=probabilities.dtype)
-    return torch.lt(uniform, probabilities, out=out)
+    u = uniform(probabilities, generator)
+    return torch.lt(u, probabilities.to(u.dtype) if u.dtype != probabilities.dtype else probabilities, out=out)
 
 
 class BlockGibbsKernel:
@@ -91,7 +126,7 @@ class BlockGibbsKernel:
         self.sample_latent, self.sample_visible, self.free_energy = sample_latent, sample_visible, free_energy
         self.advice = advice
 
-    def step(self, y: Tensor, generator: torch.Generator | None) -> tuple[Tensor, Tensor]:
+    def step(self, y: Tensor, generator: RandomSource) -> tuple[Tensor, Tensor]:
         z = self.sample_latent(y, generator)  # (S, K)
         return self.sample_visible(z, generator), y.sum(dim=1)  # (S, D), (S,)
 

@@ -86,8 +86,12 @@ def unflatten_state(tensors: dict[str, Tensor], skeleton: Any) -> Any:
     return skeleton
 
 
-def generator_state(generator: torch.Generator | np.random.Generator) -> Any:
-    """The state of a torch or numpy generator, as a state-tree leaf (a uint8 tensor or a dict).
+Generator = torch.Generator | np.random.Generator | np.random.RandomState
+
+
+def generator_state(generator: Generator) -> Any:
+    """The state of a torch generator, numpy ``Generator`` or ``RandomState``, as a state-tree leaf (a uint8 tensor
+    or a dict).
 
     Example:
         >>> import torch
@@ -103,10 +107,12 @@ def generator_state(generator: torch.Generator | np.random.Generator) -> Any:
     if isinstance(generator, np.random.Generator):
         state = generator.bit_generator.state
         return {"bit_generator": state["bit_generator"], "json": _json_ints(state)}
-    raise TypeError(f"generator must be a torch.Generator or numpy Generator, got {type(generator).__name__}")
+    if isinstance(generator, np.random.RandomState):  # MT19937 words and the cached Gaussian
+        return {"bit_generator": "RandomState", "json": _json_ints(generator.get_state(legacy=False))}
+    raise TypeError(f"generator must be a torch.Generator, numpy Generator or RandomState, got {type(generator)}")
 
 
-def set_generator_state(generator: torch.Generator | np.random.Generator, state: Any) -> None:
+def set_generator_state(generator: Generator, state: Any) -> None:
     """Restore what :func:`generator_state` returned.
 
     Example:
@@ -122,8 +128,10 @@ def set_generator_state(generator: torch.Generator | np.random.Generator, state:
         generator.set_state(state.to(torch.uint8).cpu())
     elif isinstance(generator, np.random.Generator):
         generator.bit_generator.state = _int_json(state["json"])
+    elif isinstance(generator, np.random.RandomState):
+        generator.set_state(_int_json(state["json"]))
     else:
-        raise TypeError(f"generator must be a torch.Generator or numpy Generator, got {type(generator).__name__}")
+        raise TypeError(f"generator must be a torch.Generator, numpy Generator or RandomState, got {type(generator)}")
 
 
 def _json_ints(node: Any) -> Any:

@@ -23,7 +23,7 @@ The package, by concern:
   object, which the training recipe steps too), :func:`k_means`, :func:`minibatch_step`;
 * :mod:`.estimator` — :class:`KMeans`, a drop-in replacement for ``sklearn.cluster.KMeans`` (sample
   weights, sparse input, its algorithm names, warnings and output API), checked by scikit-learn's own
-  ``test_k_means.py`` (``tests/test_sklearn_suites.py``).
+  ``test_k_means.py`` (``tests/test_sklearn_k_means_suite.py``).
 """
 
 from ...kernels.argmin import assign_clusters, squared_distances

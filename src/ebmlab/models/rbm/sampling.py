@@ -10,14 +10,15 @@ from torch import Tensor
 from ..._validation import check_int
 from ...samplers import BlockGibbsKernel, SampleResult
 from ...samplers.chain import _run_chain
-from ...samplers.gibbs import RandomSource, _torch_generator, bernoulli
+from ...samplers.gibbs import RandomSource, bernoulli, standard_normal
 from .energy import RBMParameters, VisibleUnits, _check_visible, _free_energy, _hidden_input
 
 __all__ = ["gibbs_chain"]
 
 
 def _draw_hidden(probabilities_t: Tensor, generator: RandomSource, out_t: Tensor, *, overwrite=False) -> Tensor:
-    """h ~ p(h | v) from probabilities ``(K, S)`` into ``out_t``; torch draws in (S, K) order, as scikit-learn."""
+    """h ~ p(h | v) from probabilities ``(K, S)`` into ``out_t``: drawn in (S, K) order, as scikit-learn, except from a
+    bit generator's words (memory order, ``overwrite``: the probabilities may serve as scratch)."""
     if isinstance(generator, np.random.BitGenerator):
         return bernoulli(probabilities_t, generator, out_t, overwrite=overwrite)
     return bernoulli(probabilities_t.t(), generator, out_t.t()).t()
@@ -27,8 +28,7 @@ def _draw_visible(units: VisibleUnits, pre: Tensor, generator: RandomSource, out
     """x ~ p(x | h) from a = b/s + Wᵀh ``(S, D)`` (scratch) into ``out``: Bernoulli σ(a), Gaussian N(a, 1)."""
     if units.discrete:
         return bernoulli(pre.sigmoid_(), generator, out, overwrite=True)
-    generator = _torch_generator(generator, pre.device)
-    return torch.add(pre, torch.randn(pre.shape, generator=generator, device=pre.device, dtype=pre.dtype), out=out)
+    return torch.add(pre, standard_normal(pre, generator), out=out)
 
 
 def _gibbs_kernel(params: RBMParameters, hidden_input, visible_bias: Tensor, beta: float = 1.0) -> BlockGibbsKernel:
@@ -36,10 +36,10 @@ def _gibbs_kernel(params: RBMParameters, hidden_input, visible_bias: Tensor, bet
     p(x | h) around ``visible_bias`` + β hW ``(S, D)`` (b/s at β = 1)."""
     units, weight = params.visible, params.weight
 
-    def sample_hidden(v: Tensor, generator: torch.Generator | None) -> Tensor:  # (S, K)
+    def sample_hidden(v: Tensor, generator: RandomSource) -> Tensor:  # (S, K)
         return bernoulli(torch.sigmoid(beta * hidden_input(v)), generator)
 
-    def sample_visible(h: Tensor, generator: torch.Generator | None) -> Tensor:  # (S, D)
+    def sample_visible(h: Tensor, generator: RandomSource) -> Tensor:  # (S, D)
         pre = torch.addmm(visible_bias, h, weight, alpha=beta)
         return _draw_visible(units, pre, generator, torch.empty_like(pre)) * units.scale
 
@@ -47,8 +47,9 @@ def _gibbs_kernel(params: RBMParameters, hidden_input, visible_bias: Tensor, bet
     return BlockGibbsKernel(sample_hidden, sample_visible, lambda v: _free_energy(params, v), advice=advice)
 
 
-def gibbs_chain(params: RBMParameters, v: Tensor, n_steps: int, *, generator: torch.Generator) -> SampleResult:
-    """``n_steps`` block-Gibbs sweeps from the states ``v`` ``(S, D)``, the draws from ``generator``:
+def gibbs_chain(params: RBMParameters, v: Tensor, n_steps: int, *, generator: RandomSource) -> SampleResult:
+    """``n_steps`` block-Gibbs sweeps from the states ``v`` ``(S, D)``, the draws from ``generator`` (a torch
+    generator, or a numpy ``RandomState`` drawn as scikit-learn's ``BernoulliRBM.gibbs`` draws: h ``(S, K)``, then v):
 
     .. math:: p(h_j = 1 \\mid v) = \\sigma(c_j + (W x(v))_j), \\qquad
               p(v \\mid h) = \\mathrm{Bernoulli}(\\sigma(b + W^\\top h))
@@ -65,7 +66,7 @@ def gibbs_chain(params: RBMParameters, v: Tensor, n_steps: int, *, generator: to
     """
     _check_visible(params, v)
     n_steps = check_int(n_steps, "n_steps", minimum=0)
-    if not isinstance(generator, torch.Generator):
-        raise TypeError(f"generator must be a torch.Generator, got {type(generator).__name__}")
+    if not isinstance(generator, (torch.Generator, np.random.RandomState, np.random.BitGenerator)):
+        raise TypeError(f"generator must be a torch.Generator, numpy RandomState or bit generator, got {generator!r}")
     kernel = _gibbs_kernel(params, lambda x: _hidden_input(params, x), params.visible_bias / params.visible.scale)
     return _run_chain(kernel, v, n_steps, generator)

@@ -5,6 +5,7 @@ hidden columns ĥ = [h; 1]: Ŵ[:K] x̂ᵀ = c + W x and ĥᵀ Ŵ[:, :D] = b/s + 
 from __future__ import annotations
 
 import math
+from collections.abc import Iterable
 from dataclasses import KW_ONLY, dataclass
 from typing import NamedTuple
 
@@ -129,9 +130,9 @@ def _unpack(packed: Tensor, weight: Tensor, visible_bias: Tensor, hidden_bias: T
 
 
 def _contrastive_epoch(
-    params: RBMParameters, batches: list[Tensor], rates: list[float], chain: Tensor | None, n_steps: int,
+    params: RBMParameters, batches: Iterable[Tensor], rates: list[float], chain: Tensor | None, n_steps: int,
     generator: RandomSource, momentum: float = 0.0, weight_decay: float = 0.0, velocity: RBMVelocity | None = None,
-    *, matmul_dtype: torch.dtype | None = None, check: bool = False,
+    *, matmul_dtype: torch.dtype | None = None, check: bool = False, largest: int | None = None,
 ) -> tuple[Tensor, int]:
     """Contrastive divergence over ``batches`` (step sizes ``rates``), the training's one update of ``params`` (and
     ``velocity``) in place, on valid inputs under ``no_grad``. Per minibatch v⁺ ``(B, D)``: h⁺ = p(h | v⁺); from h⁺'s
@@ -144,7 +145,8 @@ def _contrastive_epoch(
     (scikit-learn's rule; the tests' textbook oracle), Δθ ← μ Δθ + η (g_θ − λ W [θ = W]), θ += Δθ (Hinton 2010,
     §9–10): one GEMM Ŵ += η/B ŝ x̂, ŝ = [[−h⁻, h⁺], [−ω, ω]], x̂ = [x⁻; x⁺] (ω = 1, or 1/σ² and a −(B − S) ω b/σ term
     for Gaussian units), three GEMMs and two draws per PCD-1 update, in ``matmul_dtype`` from a copy of Ŵ. Returns
-    the chains ``(S, K)`` and, with ``check``, the first minibatch (1-based) leaving non-finite parameters (or 0)."""
+    the chains ``(S, K)`` and, with ``check``, the first minibatch (1-based) leaving non-finite parameters (or 0).
+    ``batches`` may be a lazy sequence (sparse rows densified when reached) when ``largest`` gives its largest size."""
     units, weight = params.visible, params.weight
     n_hidden, dim = weight.shape
     width = -(-(dim + 1) // 16) * 16  # rows 64-byte aligned: the update GEMM runs ~5 % faster
@@ -153,7 +155,7 @@ def _contrastive_epoch(
     low = matmul_dtype is not None and matmul_dtype != packed.dtype
     compute = packed.to(matmul_dtype) if low else packed  # the Ŵ the products read
     top_down, bottom_up = compute[:, :dim], compute[:n_hidden]  # (K + 1, D) and (K, width) views
-    largest = max(batch.shape[0] for batch in batches)
+    largest = max(batch.shape[0] for batch in batches) if largest is None else largest  # rows of the biggest
     n_chains = largest if chain is None else chain.shape[0]
     x = compute.new_zeros(n_chains + largest, width)  # rows [x⁻ (S); x⁺ (B)], a ones column at D
     x[:, dim] = 1.0

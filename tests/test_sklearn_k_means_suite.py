@@ -7,7 +7,7 @@ with scikit-learn's fixtures (``global_random_seed`` through its ``pytest_genera
 ``SKLEARN_TESTS_GLOBAL_RANDOM_SEED`` works as in scikit-learn; ``global_dtype``, whose float32 cases
 run with ``SKLEARN_RUN_FLOAT32_TESTS=1``). The cases of MiniBatchKMeans are out of scope (ebmlab has
 none) and are skipped with that reason; the only other differences are the ones listed in
-:data:`INTENTIONAL_DIFFERENCES`, strict xfails.
+:data:`sklearn_suites.INTENTIONAL_DIFFERENCES`, strict xfails.
 
 With scikit-learn 1.9.1 the 189 cases that are not MiniBatchKMeans-only give 173 passed, 4 xfailed
 (the list) and 12 skipped by scikit-learn itself (float32 ``global_dtype``); the module takes about
@@ -19,7 +19,7 @@ from __future__ import annotations
 from sklearn.cluster import MiniBatchKMeans
 from sklearn.conftest import global_dtype, pytest_generate_tests  # noqa: F401 - scikit-learn's fixtures
 
-from sklearn_suites import expose, load_suite
+from sklearn_suites import INTENTIONAL_DIFFERENCES, expose, load_suite
 
 K_MEANS_SUITE = "cluster/tests/test_k_means.py"
 K_MEANS_IMPORT = "from sklearn.cluster import KMeans, MiniBatchKMeans, k_means, kmeans_plusplus"
@@ -39,20 +39,6 @@ MINIBATCH_ONLY = [
     "test_minibatch_iter_steps",
 ]
 
-#: The intentional differences from scikit-learn's KMeans, test name → why (strict xfails). Only tests
-#: of scikit-learn's private helpers and of exact message wording where ebmlab's says more may be here.
-INTENTIONAL_DIFFERENCES: dict[str, str] = {
-    "test_sample_weight_init": (
-        "private helper: calls scikit-learn's KMeans._init_centroids(X, x_squared_norms, init, random_state, "
-        "sample_weight, n_centroids); ebmlab's weighted seeding is public, kmeans_plusplus(..., sample_weight=) "
-        "and KMeans(init='random').fit(X, sample_weight=), tested the same way in tests/test_kmeans.py"
-    ),
-    "test_sample_weight_zero": (
-        "private helper: calls scikit-learn's KMeans._init_centroids; that a point of weight 0 is never drawn "
-        "as an initial centroid is tested through the public API in tests/test_kmeans.py"
-    ),
-}
-
 _suite = load_suite(K_MEANS_SUITE, {K_MEANS_IMPORT: K_MEANS_SWAPPED}, "sklearn_test_k_means_on_ebmlab")
 expose(
     _suite,
@@ -60,5 +46,5 @@ expose(
     out_of_scope=[MiniBatchKMeans],
     out_of_scope_names=MINIBATCH_ONLY,
     out_of_scope_reason=MINIBATCH_REASON,
-    expected_failures=INTENTIONAL_DIFFERENCES,
+    expected_failures=INTENTIONAL_DIFFERENCES[K_MEANS_SUITE],
 )
