@@ -539,7 +539,9 @@ class KMeansSolver:
                 y, centers, beta, tol=self.tol, track_inertia=self.track_inertia, rows=rows, weights=weights
             )
         if self.accelerated:
-            return _AcceleratedLloyd(self.y, self.y_sq, centers, tol=self.tol, track_inertia=self.track_inertia)
+            budget = self.max_iter - self._n_iter  # iterations left in this restart
+            return _AcceleratedLloyd(self.y, self.y_sq, centers, tol=self.tol, track_inertia=self.track_inertia,
+                                     budget=budget)
         return _PlainLloyd(
             y, self.y_sq[rows.rows], centers, tol=self.tol, track_inertia=self.track_inertia, rows=rows, weights=weights
         )
