@@ -75,7 +75,8 @@ def sparse_point(patches: np.ndarray, k: int, repeat: int, threads: int) -> tupl
             warnings.simplefilter("ignore")
             return coder.transform(patches)
 
-    with threadpool_limits(threads):
+    with threadpool_limits(threads), warnings.catch_warnings():
+        warnings.simplefilter("ignore")
         coder.transform(patches[:8])  # start joblib's workers before timing: a once-per-process cost
     ours_s, ours_codes = best_time(ours, repeat)
     with threadpool_limits(threads):
@@ -127,20 +128,29 @@ def main() -> None:
     table(f"Sparse coding at defaults, time against K (B = {fixed_b:,})", "K", "mean energy", sizes_atoms, points)
     panels.append((f"sparse coding at defaults, B = {fixed_b:,}", "K (atoms)", sizes_atoms, points))
 
+    print(f"\nfigure: {draw(panels, args.out, args.threads)}")
+
+
+Panel = tuple[str, str, list[int], list[tuple[float, float, float]]]  # title, x label, sizes, points
+
+
+def draw(panels: list[Panel], out: Path, threads: int) -> Path:
+    """The four log-log panels, ebmlab and scikit-learn on the same axes; returns the PNG's path."""
     plt = pyplot()
-    fig, axes = plt.subplots(1, 4, figsize=(17, 4.2))
+    fig, axes = plt.subplots(1, len(panels), figsize=(17, 4.2))
     for ax, (title, label, sizes, values) in zip(axes, panels, strict=True):
         ax.loglog(sizes, [v[0] for v in values], "o-", label="ebmlab")
         ax.loglog(sizes, [v[1] for v in values], "s--", label="scikit-learn")
+        ax.tick_params(axis="x", which="minor", bottom=False, labelbottom=False)  # the sizes label the x axis
+        ax.set_xticks(sizes, [f"{size:,}" for size in sizes], rotation=45)
         ax.set_title(title, fontsize=10)
         ax.set_xlabel(label)
         ax.set_ylabel("seconds (best of runs)")
         ax.grid(True, which="both", alpha=0.3)
         ax.legend()
-    fig.suptitle(f"How the cost grows ({args.threads} threads; ratios and quality in benchmarks/RESULTS.md)")
+    fig.suptitle(f"How the cost grows ({threads} threads; ratios and quality in benchmarks/RESULTS.md)")
     fig.tight_layout()
-    print(f"\nfigure: {save_figure(fig, args.out)}")
-
+    return save_figure(fig, out)
 
 if __name__ == "__main__":
     main()
