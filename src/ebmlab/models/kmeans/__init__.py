@@ -15,7 +15,8 @@ The package, by concern:
 
 * :mod:`.energy` — :class:`KMeansEnergy`, a codebook energy: :class:`~ebmlab.ExhaustiveSearch` runs
   the core's nearest-codeword kernel on it (:func:`ebmlab.kernels.argmin.assign_clusters`);
-* :mod:`.lloyd` — Lloyd's iterations (plain, soft, accelerated with the kernel's bounded mode
+* :mod:`.lloyd` — Lloyd's iterations (plain: one fused assign-and-sum pass per iteration; soft;
+  accelerated: plain passes while many labels change, then the kernel's bounded mode
   :class:`ebmlab.kernels.argmin_bounds.BoundedNearest`; sample weights), private;
 * :mod:`.sparse` — sparse data (scipy or torch) as torch CSR tensors, and the iterations' sums over
   their stored entries, private;

@@ -3,9 +3,10 @@
 Private workers of :class:`~ebmlab.models.kmeans.KMeansSolver`; they assume validated, centred input.
 Each is a :class:`_LloydIteration`: :meth:`step` runs one assignment and one centroid update,
 :meth:`result` gives the run, :meth:`state_dict` holds what the next step reads. The assignment is
-the core's nearest-codeword kernel, :func:`ebmlab.kernels.argmin.assign_clusters`, or its
-accelerated mode :class:`ebmlab.kernels.argmin_bounds.BoundedNearest` (same assignments, most
-distances skipped) with the cluster sums kept per searched block while the rows are in cache.
+the core's nearest-codeword kernel, :func:`ebmlab.kernels.argmin.assign_clusters`, fused with the
+cluster sums chunk by chunk (:func:`assign_and_sum`, as scikit-learn's Lloyd), or, once few labels
+change, its accelerated mode :class:`ebmlab.kernels.argmin_bounds.BoundedNearest` (same assignments,
+most distances skipped) with the cluster sums kept per searched block while the rows are in cache.
 
 The plain and soft iterations also take sample weights (``weights``, float64 ``(B,)``, None for all
 ones: then the unweighted code runs) and sparse CSR data (their per-entry sums in :mod:`.sparse`).
