@@ -447,6 +447,9 @@ def test_sparse_rows_are_densified_a_block_at_a_time(monkeypatch):
         assert np.array_equal(model.components_, dense.components_) and model.components_.dtype == np.float32
         assert np.allclose(model.transform(container(X)), dense.transform(X), atol=1e-7)
         assert np.allclose(model.score_samples(container(X)), dense.score_samples(X), atol=1e-5)
+    from_means = RBM(3, batch_size=10, n_iter=2, init_visible_bias="data", random_state=0)  # b from the column means
+    reference = RBM(3, batch_size=10, n_iter=2, init_visible_bias="data", random_state=0).fit(X)
+    assert np.allclose(from_means.fit(sparse.csr_matrix(X)).intercept_visible_, reference.intercept_visible_, atol=1e-6)
 
 
 def test_sparse_input_is_densified():

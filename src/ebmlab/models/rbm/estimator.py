@@ -165,12 +165,14 @@ class RBM(RBMSettings, ClassNamePrefixFeaturesOutMixin, TransformerMixin, BaseEs
         return BernoulliVisible() if self.visible is None else self.visible
 
     def _input(self, X: Any, *, reset: bool, trusted: bool = False) -> tuple[Rows, np.dtype | torch.dtype]:
-        """X checked by scikit-learn's ``validate_data`` (tensors too; ``trusted``: float32 ones on ``device`` as they
-        are) as float32 ``(B, D)``: a tensor on ``device``, or scipy sparse input as a CSR matrix; and the answers'
-        dtype: X's float32/float64, else float64 (float32 for other tensors)."""
+        """X checked by scikit-learn's ``validate_data`` (tensors too; ``trusted``: float32 tensors on ``device`` and
+        float32 CSR matrices as they are) as float32 ``(B, D)``: a tensor on ``device``, or scipy sparse input as a
+        CSR matrix; and the answers' dtype: X's float32/float64, else float64 (float32 for other tensors)."""
         device = resolve_device(self.device)
         if trusted and isinstance(X, Tensor) and X.dtype == torch.float32 and X.device == device:
             return X, torch.float32
+        if trusted and sparse.issparse(X) and X.format == "csr" and X.dtype == np.float32:  # checked by fit
+            return X, np.dtype(np.float32)
         if not reset:
             check_is_fitted(self)
         kind = None
