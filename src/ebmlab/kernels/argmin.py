@@ -149,11 +149,10 @@ def squared_distances(
     if centroids_sq is None:
         centroids_sq = (centroids * centroids).sum(dim=1)
     count = centroids.shape[0]
-    width = -(-count // 16) * 16
-    if y.layout == torch.sparse_csr or width == count or y.shape[0] < 64:  # (B, K); a sparse product for CSR y
+    if y.layout == torch.sparse_csr or not 8 < count < 16 or y.shape[0] < 64:  # (B, K); sparse product for CSR y
         energies = torch.addmm(centroids_sq, y, centroids.T, alpha=-2.0)
-    else:  # zero columns up to a multiple of 16: the dense product runs 1.5–4× faster (the values are the same)
-        padded = centroids.new_zeros(width, centroids.shape[1])
+    else:  # 9–15 centroids: zero rows up to 16 make the dense product ~1.25× faster (MNIST; same values)
+        padded = centroids.new_zeros(16, centroids.shape[1])
         padded[:count] = centroids
         energies = torch.mm(y, padded.T)[:, :count].mul_(-2.0).add_(centroids_sq)
     energies += y_sq.unsqueeze(1)
