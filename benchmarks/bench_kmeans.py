@@ -68,9 +68,35 @@ def sparse_data(n: int, d: int, density: float, seed: int = 0):
     return scipy.sparse.random(n, d, density=density, format="csr", dtype=np.float64, random_state=seed)
 
 
+def _versus_sklearn(row: dict, x, k: int, init: np.ndarray, inertia, max_iter: int, repeat: int) -> None:
+    """Time scikit-learn's Lloyd and ebmlab's k_means on ``x`` from ``init`` (tol = 0, best of ``repeat``) into
+    ``row``, with each one's exact ``inertia(x, centers)`` and the fraction of labels that agree."""
+    from sklearn.cluster import KMeans as SkKMeans
+
+    times = []
+    for _ in range(repeat):
+        sk = SkKMeans(k, init=init, n_init=1, max_iter=max_iter, tol=0.0, algorithm="lloyd")
+        t, sk = timed(lambda sk=sk: sk.fit(x))
+        times.append(t)
+    row["sklearn_s"], row["sklearn_iter"] = min(times), int(sk.n_iter_)
+    row["sklearn_inertia"] = inertia(x, sk.cluster_centers_)
+    times = []
+    for _ in range(repeat):
+        t, ours = timed(lambda: k_means(x, k, init=init, max_iter=max_iter, tol=0.0))
+        times.append(t)
+    row["ebmlab_s"], row["ebmlab_iter"] = min(times), ours.n_iter
+    row["ebmlab_inertia"] = inertia(x, ours.centers)
+    row["labels_agree"] = float((ours.labels == sk.labels_).mean())
+
+
+def _ratios(row: dict) -> dict:
+    row["ratio_vs_sklearn"] = row["ebmlab_s"] / row["sklearn_s"]
+    row["inertia_rel_diff"] = (row["ebmlab_inertia"] - row["sklearn_inertia"]) / row["sklearn_inertia"]
+    return row
+
+
 def run_sparse_case(x, k: int, max_iter: int, threads: int, repeat: int) -> dict:
     """ebmlab vs scikit-learn on the scipy CSR matrix ``x``: same k-means++ centroids, tol = 0, ``max_iter``."""
-    from sklearn.cluster import KMeans as SkKMeans
     from threadpoolctl import threadpool_limits
 
     from ebmlab.models.kmeans.sparse import csr_tensor
@@ -79,24 +105,9 @@ def run_sparse_case(x, k: int, max_iter: int, threads: int, repeat: int) -> dict
     row: dict = {"case": f"sparse {x.nnz / (x.shape[0] * x.shape[1]):.0%}", "N": x.shape[0], "D": x.shape[1], "K": k}
     row["max_iter"] = max_iter
     with threadpool_limits(threads):
-        times = []
-        for _ in range(repeat):
-            sk = SkKMeans(k, init=init, n_init=1, max_iter=max_iter, tol=0.0, algorithm="lloyd")
-            t, sk = timed(lambda sk=sk: sk.fit(x))
-            times.append(t)
-        row["sklearn_s"], row["sklearn_iter"] = min(times), int(sk.n_iter_)
-        row["sklearn_inertia"] = exact_sparse_inertia(x, sk.cluster_centers_)
-        times = []
-        for _ in range(repeat):
-            t, ours = timed(lambda: k_means(x, k, init=init, max_iter=max_iter, tol=0.0))
-            times.append(t)
-        row["ebmlab_s"], row["ebmlab_iter"] = min(times), ours.n_iter
-        row["ebmlab_inertia"] = exact_sparse_inertia(x, ours.centers)
-        row["labels_agree"] = float((ours.labels == sk.labels_).mean())
+        _versus_sklearn(row, x, k, init, exact_sparse_inertia, max_iter, repeat)
     row["faiss_s"] = row["faiss_inertia"] = float("nan")  # faiss has no sparse k-means
-    row["ratio_vs_sklearn"] = row["ebmlab_s"] / row["sklearn_s"]
-    row["inertia_rel_diff"] = (row["ebmlab_inertia"] - row["sklearn_inertia"]) / row["sklearn_inertia"]
-    return row
+    return _ratios(row)
 
 
 def blobs(n: int, d: int, k: int, seed: int = 0) -> np.ndarray:
@@ -124,28 +135,12 @@ def timed(fn):
 
 
 def run_case(name: str, x: np.ndarray, k: int, max_iter: int, threads: int, repeat: int) -> dict:
-    from sklearn.cluster import KMeans as SkKMeans
     from threadpoolctl import threadpool_limits
 
     init = kmeans_plusplus(torch.from_numpy(x), k, generator=torch.Generator().manual_seed(0)).numpy()
     row: dict = {"case": name, "N": x.shape[0], "D": x.shape[1], "K": k, "max_iter": max_iter}
     with threadpool_limits(threads):
-        times = []
-        for _ in range(repeat):
-            sk = SkKMeans(k, init=init, n_init=1, max_iter=max_iter, tol=0.0, algorithm="lloyd")
-            t, sk = timed(lambda sk=sk: sk.fit(x))
-            times.append(t)
-        row["sklearn_s"], row["sklearn_iter"] = min(times), int(sk.n_iter_)
-        row["sklearn_inertia"] = exact_inertia(x, sk.cluster_centers_)
-
-        times = []
-        for _ in range(repeat):
-            t, ours = timed(lambda: k_means(x, k, init=init, max_iter=max_iter, tol=0.0))
-            times.append(t)
-        row["ebmlab_s"], row["ebmlab_iter"] = min(times), ours.n_iter
-        row["ebmlab_inertia"] = exact_inertia(x, ours.centers)
-        row["labels_agree"] = float((ours.labels == sk.labels_).mean())
-
+        _versus_sklearn(row, x, k, init, exact_inertia, max_iter, repeat)
         try:
             import faiss
 
@@ -159,9 +154,7 @@ def run_case(name: str, x: np.ndarray, k: int, max_iter: int, threads: int, repe
             row["faiss_inertia"] = exact_inertia(x, km.centroids)
         except ImportError:
             row["faiss_s"] = row["faiss_inertia"] = float("nan")
-    row["ratio_vs_sklearn"] = row["ebmlab_s"] / row["sklearn_s"]
-    row["inertia_rel_diff"] = (row["ebmlab_inertia"] - row["sklearn_inertia"]) / row["sklearn_inertia"]
-    return row
+    return _ratios(row)
 
 
 def child_big(n: int, threads: int, max_iter: int) -> None:
