@@ -18,6 +18,7 @@ from ebmlab.data.toys import lecture_demo_data
 from ebmlab.models.kmeans import (
     KMeans,
     KMeansEnergy,
+    KMeansSolver,
     assign_clusters,
     k_means,
     kmeans_plusplus,
@@ -385,6 +386,21 @@ def test_copy_x_false_centres_in_place_and_restores_the_data():
     assert np.allclose(result.centers.numpy(), k_means(original, 5, init=original[:5]).centers, atol=1e-10)
     KMeans(5, init=original[:5], copy_x=False).fit(x)
     assert np.allclose(x, original, rtol=0, atol=1e-12)
+
+
+def test_data_near_the_origin_are_solved_as_given_and_far_data_centred():
+    x = _blobs(n=600, d=6, k=5)
+    points = x - x.mean(axis=0) + 0.5  # B‖ȳ‖² = 1.5 B, far below Σ‖y − ȳ‖²: used as given, no copy
+    tensor = torch.from_numpy(points.copy())
+    solver = KMeansSolver(tensor, 8, init=points[:8], n_init=1)
+    assert solver.y.data_ptr() == tensor.data_ptr() and float(solver.mean.abs().max()) == 0.0
+    near = solver.run()
+    far = KMeansSolver(points + 100.0, 8, init=points[:8] + 100.0, n_init=1)  # far from the origin: centred
+    assert float(far.mean.abs().max()) > 99.0
+    moved = far.run()
+    assert torch.equal(near.labels, moved.labels)
+    assert np.allclose(near.centers.numpy(), moved.centers.numpy() - 100.0, rtol=0, atol=1e-9)
+    assert np.array_equal(tensor.numpy(), points)  # the caller's data untouched
 
 
 def test_n_init_auto_callable_init_and_verbose(capsys):

@@ -1,6 +1,7 @@
 """Lloyd's iterations, one per ``step()``: plain, soft (finite β) and accelerated, with their row-block helpers.
 
-Private workers of :class:`~ebmlab.models.kmeans.KMeansSolver`; they assume validated, centred input.
+Private workers of :class:`~ebmlab.models.kmeans.KMeansSolver`; they assume validated input, centred
+when far from the origin.
 Each is a :class:`_LloydIteration`: :meth:`step` runs one assignment and one centroid update,
 :meth:`result` gives the run, :meth:`state_dict` holds what the next step reads. The assignment is
 the core's nearest-codeword kernel, :func:`ebmlab.kernels.argmin.assign_clusters`, fused with the
