@@ -458,33 +458,17 @@ class KMeansSolver:
             self.mean, total = self._sparse_moments(data)  # the sparse data are not centred: mean 0
             self.y = data
         else:
-            self.mean = column_mean(data)  # (D,) float64, in the solver's units
-            self.y_sq = row_norms(data)  # (B,) of the data as given
-            offset = data.shape[0] * float(self.mean @ self.mean)  # B‖ȳ‖²
-            total = float(self.y_sq.sum(dtype=torch.float64)) - offset  # Σ_b ‖y_b − ȳ‖²
-            if _near_origin(offset, total):  # used as given: no copy, no pass to centre
-                self.y = data.contiguous()
-                self.mean = torch.zeros_like(self.mean)
-            else:
-                if copy_x or not _reversibly_centred(y, data, self.mean):
-                    self.y = data - self.mean.to(data.dtype)  # (B, D) one centred copy, for round-off (as scikit-learn)
-                else:
-                    self.y = self._centred_in_place = data.sub_(self.mean.to(data.dtype))
-                self.y_sq = row_norms(self.y)  # (B,)
-                total = float(self.y_sq.sum(dtype=torch.float64))  # also the finiteness check of y
+            total = self._dense_moments(data, y if not copy_x else None)
         if _needs_scaling(total, count, data.dtype):
             self._restore()
             check_finite(data.values() if self.sparse else data, "y")
             # huge (or tiny) finite data: solve on y / 2^e, exactly the same problem in floating point
             self.scale = power_of_two_scale(data)
-            self.y = scaled(data, self.scale)  # (B, D)
+            self.y = scaled(data, self.scale)  # (B, D), the solver's own copy
             if self.sparse:
                 self.mean, total = self._sparse_moments(self.y)
             else:
-                self.mean = column_mean(self.y)
-                self.y -= self.mean.to(data.dtype)
-                self.y_sq = row_norms(self.y)
-                total = float(self.y_sq.sum(dtype=torch.float64))
+                total = self._dense_moments(self.y, self.y, own=True)
         self.tol = tol * total / count  # tol × mean_d Var(y_d), as scikit-learn's tolerance
         self.rows = _Rows(data.shape[0], distributed)  # this process's rows (all of them on one)
         if self.rows.several and (self.sparse or self.weights is not None):
@@ -512,6 +496,28 @@ class KMeansSolver:
         self._n_iter, self._history = 0, []  # of this restart's finished stages
         self._best: LloydRun | None = None
         self._best_inertia, self._best_restart = math.inf, -1
+
+    def _dense_moments(self, data: Tensor, in_place: Any = None, *, own: bool = False) -> float:
+        """Set :attr:`y` (``data`` as given when near the origin, see :func:`_near_origin`, else centred: in place
+        when ``in_place`` (the caller's array, ``copy_x=False``) may be restored or the memory is the solver's
+        ``own``, else a copy), :attr:`mean` (0 when not centred) and :attr:`y_sq`; return Σ_b ‖y_b − ȳ‖² (not
+        finite for non-finite y)."""
+        self.mean = column_mean(data)  # (D,) float64, in the solver's units
+        self.y_sq = row_norms(data)  # (B,)
+        offset = data.shape[0] * float(self.mean @ self.mean)  # B‖ȳ‖²
+        total = float(self.y_sq.sum(dtype=torch.float64)) - offset
+        if _near_origin(offset, total):  # used as given: no copy, no pass to centre
+            self.y = data.contiguous()
+            self.mean = torch.zeros_like(self.mean)
+            return total
+        if in_place is not None and (own or _reversibly_centred(in_place, data, self.mean)):
+            self.y = data.sub_(self.mean.to(data.dtype))
+            if not own:
+                self._centred_in_place = self.y
+        else:
+            self.y = data - self.mean.to(data.dtype)  # (B, D) one centred copy, for round-off (as scikit-learn)
+        self.y_sq = row_norms(self.y)  # (B,)
+        return float(self.y_sq.sum(dtype=torch.float64))  # also the finiteness check of y
 
     def _sparse_moments(self, data: Tensor) -> tuple[Tensor, float]:
         """For sparse data (not centred): the zero mean ``(D,)`` and Σ_b ‖y_b − ȳ‖² = Σ_b ‖y_b‖² − B‖ȳ‖²;
