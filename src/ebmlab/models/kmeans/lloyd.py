@@ -33,6 +33,9 @@ __all__: list[str] = []
 # (Σ‖y‖² / inertia) × 1e-9 to cancellation (row norms are float32, summed in float64); it is used
 # only when that factor is below this bound, else the caller makes an exact pass.
 _SUMS_INERTIA_MAX_RATIO = 1e3
+# The inertia as the sum of an assignment's distances ‖y‖² − 2y·w + ‖w‖² (in the data's dtype) loses at most
+# (Σ‖y‖² / inertia) × ε relative; it is used when that is at most this (float32: Σ‖y‖² ≤ 8 × inertia, MNIST 2–4).
+_DISTANCES_INERTIA_MAX_ERROR = 1e-6
 
 # The accelerated iteration runs plain passes until one changes at most this fraction of the labels: on MNIST from
 # random rows 28 %, 14 %, 9 %, 8 %, ... change at iterations 2, 3, 4, 5 (K = 10 and 256 alike), and while more than
@@ -546,13 +549,18 @@ class _AcceleratedLloyd(_LloydIteration):
         centers = self.centers.double()
         total_sq = float(self.y_sq.sum(dtype=torch.float64))
         value = total_sq - 2.0 * float((centers * self.sums).sum()) + float((self.counts * centers.pow(2).sum(1)).sum())
-        if value <= 0 or total_sq > _SUMS_INERTIA_MAX_RATIO * value:
+        return self._trusted(value, _SUMS_INERTIA_MAX_RATIO)
+
+    def _trusted(self, inertia: float, max_ratio: float) -> float | None:
+        """``inertia`` computed in the matrix form, or None when Σ‖y‖² exceeds ``max_ratio`` × inertia (its
+        cancellation error may then be too large)."""
+        if inertia <= 0 or float(self.y_sq.sum(dtype=torch.float64)) > max_ratio * inertia:
             return None
-        return value
+        return inertia
 
     def result(self) -> LloydRun:
         """The run so far; unless strictly converged, labels are re-assigned to the final centroids first
-        (with the sums that go with them, so the inertia needs no other pass).
+        (the inertia then comes from that assignment's distances or from the search's sums: no other pass).
 
         After incremental moves, the final centroids are first recomputed from fresh float64 sums of the last
         step's labels (one pass over the data), the plain Lloyd's own arithmetic: no round-off drift of the
@@ -564,12 +572,13 @@ class _AcceleratedLloyd(_LloydIteration):
                 self.sums, self.counts = sums, counts
                 self.centers = _means(sums, counts, self.centers)
         if self.strict:
-            labels = self.labels
+            labels, inertia = self.labels, self._inertia_from_sums()
         elif self.search is not None:
-            labels = self.search.update(self.centers)
-        else:
-            labels, self.sums, self.counts = assign_and_sum(self.y, self.y_sq, self.centers)
-        inertia = self._inertia_from_sums()
+            labels, inertia = self.search.update(self.centers), self._inertia_from_sums()
+        else:  # scikit-learn's last assignment: its distances give the inertia, no sums are needed
+            found = assign_clusters(self.y, self.centers, y_sq=self.y_sq)
+            max_ratio = _DISTANCES_INERTIA_MAX_ERROR / torch.finfo(found.energy.dtype).eps
+            labels, inertia = found.index, self._trusted(float(found.energy.sum(dtype=torch.float64)), max_ratio)
         return LloydRun(self.centers, labels, self.iteration, self.converged, tuple(self.history), inertia)
 
     def state_dict(self) -> dict[str, Any]:
