@@ -4,12 +4,13 @@ The ``ebmlab train lista`` recipe at the benchmark's settings: a dictionary of 1
 ebmlab.SparseCoding on 8 × 8 china.jpg patches (12,000 drawn, a sixth held out; 3 passes), α = 0.3;
 targets ž from FISTA to tol 1e-8. Each run (``--runs``, ``variant:schedule:supervision``) trains an
 untied LISTA variant (plain LISTA, LISTA-CP, LISTA-CPSS, LISTA-CP with learned momentum "cpm") with
-Adam on FISTA's codes, batch 128, under a schedule: ``joint`` (``--epochs`` epochs) or ``layerwise``
+Adam on FISTA's codes, batch ``--batch-size`` (128), under a schedule: ``joint`` (``--epochs`` epochs) or ``layerwise``
 (a stage of ``--stage-epochs`` per layer, then ``--epochs`` joint epochs at a tenth of the rate).
 One set-up (dictionary and targets) serves every run. With deep supervision (``all``) LISTA-T for
 T = 4, 8, 16 is layer T of one trained 16-layer network (every prefix is trained as a T-layer
 LISTA); with last-layer supervision (``last``) each T is a network of its own. ``--flips`` trains
-on the training patches and their mirror images (4× the data, FISTA targets for each).
+on the training patches and their mirror images (4× the data, FISTA targets for each), ``--transposes``
+adds their transposes (2× again: with ``--flips`` the eight symmetries of the square).
 
 Prints two markdown tables (ISTA/FISTA against iterations; LISTA-4/8/16 per variant and schedule),
 the command that made them, and whether LISTA-16 reaches FISTA-48's error (issue 15's target).
@@ -51,8 +52,10 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=30)
     parser.add_argument("--stage-epochs", type=int, default=1)
     parser.add_argument("--lr", type=float, default=1e-3)
+    parser.add_argument("--batch-size", type=int, default=128)
     parser.add_argument("--runs", nargs="+", default=list(RUNS), help="variant:schedule:supervision")
     parser.add_argument("--flips", action="store_true", help="train on the patches and their mirror images")
+    parser.add_argument("--transposes", action="store_true", help="and on their transposes")
     parser.add_argument("--threads", type=int, default=1)
     args = parser.parse_args()
     runs = [tuple(run.split(":")) for run in args.runs]
@@ -69,9 +72,10 @@ def main() -> None:
         epochs=epochs,
         stage_epochs=args.stage_epochs,
         lr=args.lr,
-        batch_size=128,
+        batch_size=args.batch_size,
         seed=1,
         flips=args.flips,
+        transposes=args.transposes,
     )
     first = LISTARecipe(base)
     first.model()  # a new run's set-up: the dictionary and FISTA's target codes, shared by every run

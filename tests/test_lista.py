@@ -268,3 +268,19 @@ def test_flips_add_mirror_images_with_their_own_targets_on_the_same_dictionary()
     torch.testing.assert_close(flipped.train_data[3 * n :].reshape(-1, 8, 8), drawn.flip(1).flip(2), atol=0, rtol=0)
     assert torch.equal(flipped.dictionary, plain.dictionary) and torch.equal(flipped.exact, plain.exact)
     torch.testing.assert_close(flipped.target[:n], plain.target)
+
+
+def test_transposes_with_flips_give_the_eight_symmetries_of_the_square():
+    config = _config(n_samples=300, n_components=8, layers=2, epochs=1, flips=True, transposes=True)
+    both = LISTARecipe(config)
+    plain = LISTARecipe(_config(n_samples=300, n_components=8, layers=2, epochs=1))
+    drawn = plain.train_data.reshape(-1, 8, 8)  # (n, 8, 8)
+    n = len(drawn)
+    images = both.train_data.reshape(8, n, 8, 8)
+    transposed = drawn.transpose(1, 2)
+    group = [drawn, drawn.flip(1), drawn.flip(2), drawn.flip(1).flip(2)]
+    group += [transposed, transposed.flip(1), transposed.flip(2), transposed.flip(1).flip(2)]
+    for image in group:  # each symmetry of the square appears exactly once, as one block of n patches
+        assert sum(bool(torch.equal(block, image)) for block in images) == 1
+    alone = LISTARecipe(_config(n_samples=300, n_components=8, layers=2, epochs=1, transposes=True))
+    assert torch.equal(alone.train_data.reshape(2, n, 8, 8)[1], transposed)

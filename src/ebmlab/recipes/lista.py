@@ -16,7 +16,8 @@ the intermediate layers good; ``"last"``: the last layer's alone, which fits it 
 One unit of the budget is one epoch over the training patches in shuffled mini-batches; the
 optimiser's state and the shuffling generator's state are in the checkpoint. ``flips`` adds the
 training patches' mirror images (left-right, up-down, both: four times the data, each with its own
-FISTA target), which narrows the gap between training and held-out code error.
+FISTA target) and ``transposes`` their transposes (twice the data again; with ``flips``, the eight
+symmetries of the square), which narrows the gap between training and held-out code error.
 
 Schedules: ``"joint"`` trains all T layers together for ``epochs`` epochs. ``"layerwise"`` (Chen et
 al., 2018) first trains stage by stage — at stage t = 1..T, layers 1..t on the loss of layer t's
@@ -80,6 +81,7 @@ class LISTAConfig:
     stage_epochs: int = 1
     supervision: str = "all"
     flips: bool = False
+    transposes: bool = False
     epochs: int = 30
     lr: float = 1e-3
     batch_size: int = 256
@@ -108,6 +110,12 @@ class LISTAConfig:
             raise ValueError(f"support_max must be a percentage <= 100, got support_max={self.support_max}")
         resolve_device(self.device)
         return self
+
+
+def _with_transposes(patches: Tensor, size: int) -> Tensor:
+    """The patches followed by their transposes (mirror images in the main diagonal), ``(2N, size²)``."""
+    square = patches.reshape(-1, size, size)  # (N, size, size)
+    return torch.cat([patches, square.transpose(1, 2).reshape(len(patches), -1)])
 
 
 def _with_mirror_images(patches: Tensor, size: int) -> Tensor:
@@ -147,6 +155,8 @@ class LISTARecipe(Recipe):
         self.n_drawn = len(self.train_data)  # the drawn training patches, before any mirror images
         if config.flips:
             self.train_data = _with_mirror_images(self.train_data, 8)  # (4 (N - N/6), 64)
+        if config.transposes:
+            self.train_data = _with_transposes(self.train_data, 8)  # (2 × the rows above, 64)
         self.net: LISTA | None = None  # built by _set_up (a new run) or load_state_dict (a saved one)
 
     @property

@@ -51,6 +51,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="add the training patches' mirror images (4x the data, each with its FISTA target)",
     )
+    parser.add_argument(
+        "--transposes",
+        action="store_true",
+        help="add the training patches' transposes (2x the data; with --flips the 8 symmetries of the square)",
+    )
     parser.add_argument("--lr", type=positive_float, default=1e-3, help="Adam learning rate (cosine-decayed)")
     parser.add_argument("--batch-size", type=positive_int, default=256, help="mini-batch size")
     add_run_arguments(parser, epochs=30)
@@ -73,6 +78,7 @@ def make_config(args: argparse.Namespace) -> Any:
         stage_epochs=args.stage_epochs,
         supervision=args.supervision,
         flips=args.flips,
+        transposes=args.transposes,
         epochs=args.epochs,
         lr=args.lr,
         batch_size=args.batch_size,
