@@ -16,7 +16,7 @@ Prints two markdown tables (ISTA/FISTA against iterations; LISTA-4/8/16 per vari
 the command that made them, and whether LISTA-16 reaches FISTA-48's error (issue 15's target).
 
 Run: ``python benchmarks/bench_lista.py`` (``--quick``: 3,000 patches, 5 epochs;
-``--variants cp --schedules joint``: one run).
+``--runs cp:joint:all``: one run; ``--depths 16``: only LISTA-16, one net for a last-layer run).
 """
 
 from __future__ import annotations
@@ -34,7 +34,6 @@ from ebmlab.recipes.lista import SCHEDULES, SUPERVISIONS, LISTAConfig, LISTAReci
 from ebmlab.training import train
 
 ITERATIONS = (1, 2, 4, 8, 16, 32, 48, 64, 128, 256)
-DEPTHS = (4, 8, 16)
 RUNS = (
     "lista:joint:all",
     "cp:joint:all",
@@ -53,6 +52,7 @@ def main() -> None:
     parser.add_argument("--stage-epochs", type=int, default=1)
     parser.add_argument("--lr", type=float, default=1e-3)
     parser.add_argument("--batch-size", type=int, default=128)
+    parser.add_argument("--depths", default="4,8,16", help="the T of the table (last-layer runs train one net each)")
     parser.add_argument("--runs", nargs="+", default=list(RUNS), help="variant:schedule:supervision")
     parser.add_argument("--flips", action="store_true", help="train on the patches and their mirror images")
     parser.add_argument("--transposes", action="store_true", help="and on their transposes")
@@ -88,7 +88,9 @@ def main() -> None:
         ista = code_error(sparse_encode(test, dictionary, alpha, method="ista", max_iter=k, tol=1e-14).codes, exact)
         fista[k] = code_error(sparse_encode(test, dictionary, alpha, max_iter=k, tol=1e-14).codes, exact)
         print(f"| {k} | {ista:.3e} | {fista[k]:.3e} |")
-    depths = [t for t in DEPTHS if t <= args.layers]
+    depths = [t for t in (int(value) for value in args.depths.split(",")) if t <= args.layers]
+    if args.layers not in depths:
+        parser.error(f"--depths must include --layers={args.layers}, got {args.depths}")
     print(
         "\n| variant | schedule | supervision | " + " | ".join(f"LISTA-{t}" for t in depths) + " | training (s) | "
         f"LISTA-{args.layers} ≤ FISTA-48 |"
