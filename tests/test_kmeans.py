@@ -15,6 +15,7 @@ from sklearn.datasets import load_digits, make_blobs
 
 from ebmlab import ExhaustiveSearch, free_energy
 from ebmlab.data.toys import lecture_demo_data
+from ebmlab.kernels import fast_linear
 from ebmlab.models.kmeans import (
     KMeans,
     KMeansEnergy,
@@ -60,6 +61,30 @@ def test_squared_distances_match_cdist():
     g = torch.Generator().manual_seed(0)
     y, w = torch.randn(50, 7, generator=g, dtype=torch.float64), torch.randn(9, 7, generator=g, dtype=torch.float64)
     assert torch.allclose(squared_distances(y, w), torch.cdist(y, w).pow(2), atol=1e-10)
+
+
+@pytest.mark.parametrize("shape", [(4096, 300, 10), (2048, 784, 256), (3000, 64, 13)])
+def test_fast_linear_agrees_with_its_oracle_addmm(shape):
+    rows, dim, count = shape
+    g = torch.Generator().manual_seed(3)
+    y, w, bias = torch.rand(rows, dim, generator=g), torch.rand(count, dim, generator=g), torch.rand(count, generator=g)
+    assert fast_linear.applies(y, w, bias) == fast_linear.onednn_available()
+    fast = fast_linear.linear(y, w, bias, alpha=-2.0)
+    with torch.backends.mkldnn.flags(enabled=False):
+        assert not fast_linear.applies(y, w, bias)
+        plain = fast_linear.linear(y, w, bias, alpha=-2.0)
+    assert torch.equal(plain, torch.addmm(bias, y, w.T, alpha=-2.0))
+    exact = torch.addmm(bias.double(), y.double(), w.double().T, alpha=-2.0)
+    bound = dim * 2.0**-24 * torch.addmm(bias.double(), y.double(), w.double().T, alpha=2.0)  # n·u·Σ|terms|
+    assert bool(((fast.double() - exact).abs() <= bound).all())  # float32 round-off, never more
+    assert not fast_linear.applies(y.double(), w.double(), bias.double())  # oneDNN's path is float32 only
+    assert not fast_linear.applies(y[:, ::2], w[:, ::2], bias)  # nor for strided rows
+    # the nearest codewords of MNIST-sized blocks agree with float64's wherever float64's margin exceeds round-off
+    energies = squared_distances(y, w)
+    exact_energies = torch.cdist(y.double(), w.double()).pow(2)
+    top2 = exact_energies.topk(2, dim=1, largest=False).values
+    clear = (top2[:, 1] - top2[:, 0]) > 1e-4 * top2[:, 1]
+    assert torch.equal(energies.argmin(dim=1)[clear], exact_energies.argmin(dim=1)[clear])
 
 
 def test_assign_uses_blocks_and_matches_brute_force():

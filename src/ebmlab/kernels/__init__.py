@@ -6,7 +6,9 @@ holds no state; models, losses and recipes call them.
 * :mod:`~ebmlab.kernels.argmin` — the blocked argmin over a finite latent set
   (:func:`exhaustive_argmin`), squared distances and the nearest-codeword search
   (:func:`assign_clusters`, K-means' assignment step); :mod:`~ebmlab.kernels.argmin_bounds` is its
-  accelerated mode for searches repeated while the codewords move (Yinyang/Elkan bounds);
+  accelerated mode for searches repeated while the codewords move (Yinyang/Elkan bounds), and
+  :mod:`~ebmlab.kernels.fast_linear` the fast path of their products (oneDNN on CPU, ``torch.addmm``
+  its oracle);
 * :mod:`~ebmlab.kernels.free_energy` — the free energy F_β over a finite latent set and its
   gradient, the Gibbs distribution (:func:`free_energy`, :func:`softmin`);
 * :mod:`~ebmlab.kernels.alignment` — free energies over latent alignments (Viterbi and forward

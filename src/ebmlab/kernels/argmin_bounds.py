@@ -28,6 +28,8 @@ from typing import Any
 import torch
 from torch import Tensor
 
+from . import fast_linear
+
 __all__ = ["BoundedNearest"]
 
 # A callback told of every searched block: rows ``(b, D)``, their previous and new labels ``(b,)``
@@ -104,7 +106,7 @@ class BoundedNearest:
         self.order = _group_order(centers, group_size)  # internal index i is codeword order[i]
         self.centers = centers[self.order].contiguous()  # (K, D), in group order
         self._width = -(-count // 16) * 16  # columns of the padded codeword matrix
-        self._centers_t: tuple[Tensor, Tensor] | None = None
+        self._centers_pad: tuple[Tensor, Tensor] | None = None
         self.group_size = group_size
         self.groups = math.ceil(count / group_size)
         self.pad = self.groups * group_size - count
@@ -140,7 +142,7 @@ class BoundedNearest:
         """
         count, rows, width = self.centers.shape[0], yb.shape[0], self._width
         c_sq_pad = torch.nn.functional.pad(c_sq, (0, width - count), value=math.inf) if width > count else c_sq
-        energies = torch.addmm(c_sq_pad, yb, self._padded_t(), alpha=-2.0)  # (b, width): ‖c‖² − 2 y·c
+        energies = fast_linear.linear(yb, self._padded(), c_sq_pad, alpha=-2.0)  # (b, width): ‖c‖² − 2 y·c
         best, index = energies.min(dim=1)
         energies.scatter_(1, index.unsqueeze(1), math.inf)  # the assigned codeword leaves the bound
         span = self.groups * self.group_size
@@ -153,14 +155,14 @@ class BoundedNearest:
         upper = best.add_(yb_sq).clamp_min_(0).sqrt_()
         return index, upper, lower
 
-    def _padded_t(self) -> Tensor:
-        """The codewords transposed and padded with zero columns, ``(D, width)``, cached per codeword set."""
-        if self._centers_t is None or self._centers_t[0] is not self.centers:
+    def _padded(self) -> Tensor:
+        """The codewords padded with zero rows, ``(width, D)``, cached per codeword set."""
+        if self._centers_pad is None or self._centers_pad[0] is not self.centers:
             count, dim = self.centers.shape
-            padded = self.centers.new_zeros(dim, self._width)
-            padded[:, :count] = self.centers.T
-            self._centers_t = (self.centers, padded)
-        return self._centers_t[1]
+            padded = self.centers.new_zeros(self._width, dim)
+            padded[:count] = self.centers
+            self._centers_pad = (self.centers, padded)
+        return self._centers_pad[1]
 
     def _tell(self, yb: Tensor, old: Tensor | None, new: Tensor) -> None:
         if self.observer is not None:
