@@ -6,16 +6,19 @@ speed; oneDNN, also inside torch, does not. On MNIST (2,048 rows of 784 pixels p
 AMD EPYC) the product with 10 codewords took 0.90 ms through ``torch.addmm`` and 0.30 ms through
 oneDNN, with 256 codewords 4.5 and 4.0 ms.
 
-:func:`linear` takes oneDNN's path only where it is known to work: float32 CPU tensors, contiguous,
-with no gradient to record, a product of at least :data:`MIN_PRODUCT` multiply-adds (smaller ones
-run faster through ``torch.addmm``), torch built with oneDNN and ``torch.backends.mkldnn.enabled``
-(``with torch.backends.mkldnn.flags(enabled=False):`` turns it off). The operator it calls is
-torch's own (``torch.ops.mkldnn._linear_pointwise``, used by ``torch.compile``) but not public, so
-the first call checks it once against ``torch.addmm`` and every other case, or a torch without it,
-runs ``torch.addmm`` — the plain form, and this module's test oracle.
+:func:`linear` takes oneDNN's path only where it is known to work: x86 CPUs (elsewhere, say on
+Apple's arm64, torch's own BLAS is kept), float32 CPU tensors, contiguous, with no gradient to
+record, a product of at least :data:`MIN_PRODUCT` multiply-adds (smaller ones run faster through
+``torch.addmm``), torch built with oneDNN and ``torch.backends.mkldnn.enabled`` (``with
+torch.backends.mkldnn.flags(enabled=False):`` turns it off). The operator it calls is torch's own
+(``torch.ops.mkldnn._linear_pointwise``, used by ``torch.compile``) but not public, so the first
+call checks it once against ``torch.addmm``; every other case, or a torch without it, runs
+``torch.addmm`` — the plain form, and this module's test oracle.
 """
 
 from __future__ import annotations
+
+import platform
 
 import torch
 from torch import Tensor
@@ -41,6 +44,8 @@ def onednn_available() -> bool:
 
 
 def _probe() -> bool:
+    if platform.machine().lower() not in ("x86_64", "amd64"):  # measured on x86 only; elsewhere torch's own BLAS
+        return False
     op = getattr(getattr(torch.ops, "mkldnn", None), "_linear_pointwise", None)
     if op is None or not torch.backends.mkldnn.is_available():
         return False
